@@ -1,0 +1,1 @@
+//! jianghai-server (skeleton).

@@ -1,0 +1,1 @@
+//! jianghai-stowage (skeleton).
