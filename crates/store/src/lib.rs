@@ -1,1 +1,236 @@
-//! jianghai-store (skeleton).
+//! Jianghai's storage: one interface ([`Store`]) over two engines, SQLite (the embedded
+//! default, WAL, fsync on commit) and PostgreSQL, with the hash-chained ledger.
+//!
+//! Every query is written once and compiled for both engines by [`on_backend!`]; the one
+//! conformance suite in `tests/` runs against both. An event is acknowledged (the append
+//! returns) only after its transaction has committed durably.
+//!
+//! ```no_run
+//! # async fn f() -> Result<(), Box<dyn std::error::Error>> {
+//! let store = jianghai_store::Store::open("sqlite://jianghai.db").await?;
+//! let summary = store.verify().await?;
+//! println!("{} entries, head {}", summary.count, summary.head);
+//! # Ok(()) }
+//! ```
+
+mod error;
+mod ledger;
+mod migrations;
+mod registry;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+
+pub use error::{AppendError, OpenError, StoreError, VerifyError};
+pub use ledger::{MAX_BATCH, Receipt, Recorded, VehicleRecord};
+
+/// The engine behind a [`Store`].
+#[derive(Debug, Clone)]
+pub(crate) enum Backend {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// Runs `$body` with `$pool` bound to the engine's pool; the body is compiled once per engine,
+/// so the same SQL (with `$n` placeholders, which both accept) serves both.
+macro_rules! on_backend {
+    ($backend:expr, |$pool:ident| $body:expr) => {
+        match $backend {
+            $crate::Backend::Sqlite($pool) => $body,
+            $crate::Backend::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_backend;
+
+/// Which engine a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+/// The storage interface.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pub(crate) backend: Backend,
+    /// SQLite has one writer; serialising appends in-process avoids busy retries.
+    pub(crate) write_lock: std::sync::Arc<tokio::sync::Mutex<()>>,
+}
+
+impl Store {
+    /// Opens (creating if needed) the store at `url` and brings its schema up to date.
+    ///
+    /// `sqlite://PATH` (a file, created if missing; `sqlite::memory:` for a throwaway store) or
+    /// `postgres://…`. A PostgreSQL URL may carry `schema=NAME` to use (and create) a schema
+    /// other than `public`, which lets several stores share one database.
+    pub async fn open(url: &str) -> Result<Store, OpenError> {
+        if let Some(path) = url
+            .strip_prefix("sqlite://")
+            .or(url.strip_prefix("sqlite:"))
+        {
+            return Store::open_sqlite(path).await;
+        }
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Store::open_postgres(url).await;
+        }
+        Err(OpenError::BadUrl(url.to_string()))
+    }
+
+    async fn open_sqlite(path: &str) -> Result<Store, OpenError> {
+        if path.is_empty() {
+            return Err(OpenError::BadUrl("sqlite://".into()));
+        }
+        let memory = path == ":memory:";
+        let mut opts = SqliteConnectOptions::new()
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10))
+            .synchronous(SqliteSynchronous::Full);
+        opts = if memory {
+            opts.in_memory(true).shared_cache(true)
+        } else {
+            opts.filename(path)
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+        };
+        let pool = SqlitePoolOptions::new()
+            .max_connections(if memory { 1 } else { 4 })
+            .connect_with(opts)
+            .await
+            .map_err(OpenError::Connect)?;
+        migrations::sqlite()
+            .run(&pool)
+            .await
+            .map_err(OpenError::Migrate)?;
+        Ok(Store {
+            backend: Backend::Sqlite(pool),
+            write_lock: Default::default(),
+        })
+    }
+
+    async fn open_postgres(url: &str) -> Result<Store, OpenError> {
+        let (base, schema) = split_schema(url);
+        let mut opts =
+            PgConnectOptions::from_str(&base).map_err(|_| OpenError::BadUrl(url.to_string()))?;
+        if let Some(schema) = &schema {
+            if !schema
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+                || schema.is_empty()
+            {
+                return Err(OpenError::BadUrl(url.to_string()));
+            }
+            let admin = PgPoolOptions::new()
+                .max_connections(1)
+                .connect_with(opts.clone())
+                .await
+                .map_err(OpenError::Connect)?;
+            let ddl = format!("CREATE SCHEMA IF NOT EXISTS {schema}");
+            sqlx::raw_sql(sqlx::AssertSqlSafe(ddl))
+                .execute(&admin)
+                .await
+                .map_err(OpenError::Connect)?;
+            admin.close().await;
+            opts = opts.options([("search_path", schema.as_str())]);
+        }
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(opts)
+            .await
+            .map_err(OpenError::Connect)?;
+        migrations::postgres()
+            .run(&pool)
+            .await
+            .map_err(OpenError::Migrate)?;
+        Ok(Store {
+            backend: Backend::Postgres(pool),
+            write_lock: Default::default(),
+        })
+    }
+
+    /// The engine in use.
+    pub fn engine(&self) -> Engine {
+        match self.backend {
+            Backend::Sqlite(_) => Engine::Sqlite,
+            Backend::Postgres(_) => Engine::Postgres,
+        }
+    }
+
+    /// Runs raw SQL against the store, bypassing every rule of the platform. Only for tests and
+    /// benchmarks that must act behind the platform's back (tampering, baselines).
+    #[doc(hidden)]
+    pub async fn execute_raw(&self, sql: &str) -> Result<u64, StoreError> {
+        let sql = sqlx::AssertSqlSafe(sql.to_string());
+        Ok(on_backend!(&self.backend, |pool| sqlx::raw_sql(sql)
+            .execute(pool)
+            .await?
+            .rows_affected()))
+    }
+
+    /// Closes the connections, waiting for them to finish.
+    pub async fn close(&self) {
+        on_backend!(&self.backend, |pool| pool.close().await)
+    }
+}
+
+/// Splits a `schema=NAME` query parameter off a PostgreSQL URL.
+fn split_schema(url: &str) -> (String, Option<String>) {
+    let Some((base, query)) = url.split_once('?') else {
+        return (url.to_string(), None);
+    };
+    let mut schema = None;
+    let rest: Vec<&str> = query
+        .split('&')
+        .filter(|kv| match kv.strip_prefix("schema=") {
+            Some(s) => {
+                schema = Some(s.to_string());
+                false
+            }
+            None => !kv.is_empty(),
+        })
+        .collect();
+    let base = if rest.is_empty() {
+        base.to_string()
+    } else {
+        format!("{base}?{}", rest.join("&"))
+    };
+    (base, schema)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_parameter_is_split_off() {
+        assert_eq!(
+            split_schema("postgres://u@h/db?schema=t1&sslmode=disable"),
+            (
+                "postgres://u@h/db?sslmode=disable".to_string(),
+                Some("t1".to_string())
+            )
+        );
+        assert_eq!(
+            split_schema("postgres://u@h/db"),
+            ("postgres://u@h/db".to_string(), None)
+        );
+    }
+
+    #[tokio::test]
+    async fn unknown_url_schemes_are_refused() {
+        assert!(matches!(
+            Store::open("mysql://x").await,
+            Err(OpenError::BadUrl(_))
+        ));
+        assert!(matches!(
+            Store::open("sqlite://").await,
+            Err(OpenError::BadUrl(_))
+        ));
+    }
+}

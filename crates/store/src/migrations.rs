@@ -1,0 +1,124 @@
+//! The schema, once per backend. Times are fixed-format UTC text
+//! ([`jianghai_core::ledger::format_time`]) in both, so they sort and hash identically.
+//!
+//! The ledger is append-only twice over: triggers refuse UPDATE and DELETE, and the hash chain
+//! exposes anyone who gets around them.
+
+use std::borrow::Cow;
+
+use sqlx::SqlSafeStr;
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+
+const COMMON: &str = r#"
+CREATE TABLE organisations (
+    id         TEXT PRIMARY KEY,
+    name       TEXT NOT NULL,
+    kind       TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE facilities (
+    id       TEXT PRIMARY KEY,
+    name     TEXT NOT NULL,
+    kind     TEXT NOT NULL,
+    operator TEXT NOT NULL REFERENCES organisations(id),
+    lat      DOUBLE PRECISION,
+    lon      DOUBLE PRECISION
+);
+CREATE TABLE vessels (
+    id      TEXT PRIMARY KEY,
+    name    TEXT NOT NULL,
+    kind    TEXT NOT NULL,
+    carrier TEXT NOT NULL REFERENCES organisations(id),
+    mmsi    BIGINT,
+    imo     BIGINT
+);
+CREATE TABLE voyages (
+    id          TEXT PRIMARY KEY,
+    vessel      TEXT NOT NULL REFERENCES vessels(id),
+    origin      TEXT NOT NULL REFERENCES facilities(id),
+    destination TEXT NOT NULL REFERENCES facilities(id)
+);
+CREATE TABLE ledger (
+    seq          BIGINT PRIMARY KEY,
+    event_id     TEXT NOT NULL UNIQUE,
+    event_time   TEXT NOT NULL,
+    record_time  TEXT NOT NULL,
+    biz_step     TEXT NOT NULL,
+    organisation TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    prev_hash    TEXT NOT NULL,
+    hash         TEXT NOT NULL,
+    body         TEXT NOT NULL
+);
+CREATE TABLE ledger_head (
+    id    INTEGER PRIMARY KEY CHECK (id = 1),
+    count BIGINT NOT NULL,
+    hash  TEXT NOT NULL
+);
+INSERT INTO ledger_head (id, count, hash)
+    VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000');
+-- The VIN timeline index: which ledger entries name a VIN, in event-time order.
+CREATE TABLE event_vins (
+    vin        TEXT NOT NULL,
+    event_time TEXT NOT NULL,
+    seq        BIGINT NOT NULL REFERENCES ledger(seq),
+    PRIMARY KEY (vin, event_time, seq)
+);
+-- The current-state projection of the ledger, updated in the append transaction.
+CREATE TABLE vehicles (
+    vin          TEXT PRIMARY KEY,
+    state        TEXT NOT NULL,
+    held_from    TEXT,
+    exporter     TEXT NOT NULL REFERENCES organisations(id),
+    manufacturer TEXT,
+    model_year   INTEGER,
+    last_seq     BIGINT NOT NULL,
+    updated_at   TEXT NOT NULL
+);
+CREATE INDEX vehicles_by_state ON vehicles(state);
+CREATE INDEX vehicles_by_exporter ON vehicles(exporter);
+"#;
+
+const SQLITE_GUARDS: &str = r#"
+CREATE TRIGGER ledger_no_update BEFORE UPDATE ON ledger
+BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
+CREATE TRIGGER ledger_no_delete BEFORE DELETE ON ledger
+BEGIN SELECT RAISE(ABORT, 'the ledger is append-only'); END;
+"#;
+
+const POSTGRES_GUARDS: &str = r#"
+CREATE FUNCTION ledger_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN RAISE EXCEPTION 'the ledger is append-only'; END; $$;
+CREATE TRIGGER ledger_no_update BEFORE UPDATE OR DELETE ON ledger
+FOR EACH ROW EXECUTE FUNCTION ledger_append_only();
+CREATE TRIGGER ledger_no_truncate BEFORE TRUNCATE ON ledger
+FOR EACH STATEMENT EXECUTE FUNCTION ledger_append_only();
+"#;
+
+fn migration(version: i64, description: &'static str, sql: String) -> Migration {
+    Migration::new(
+        version,
+        Cow::Borrowed(description),
+        MigrationType::Simple,
+        sqlx::AssertSqlSafe(sql).into_sql_str(),
+        false,
+    )
+}
+
+/// Migrations for SQLite.
+pub fn sqlite() -> Migrator {
+    Migrator::with_migrations(vec![migration(
+        1,
+        "ledger and registry",
+        format!("{COMMON}{SQLITE_GUARDS}"),
+    )])
+}
+
+/// Migrations for PostgreSQL.
+pub fn postgres() -> Migrator {
+    Migrator::with_migrations(vec![migration(
+        1,
+        "ledger and registry",
+        format!("{COMMON}{POSTGRES_GUARDS}"),
+    )])
+}
