@@ -92,10 +92,71 @@ pub fn plan_with(
     }
     let lanes = flat_lanes(vessel);
     let screened = screen(vessel, cars, config, &lanes);
-    let mut st = State::new(vessel, config, &lanes);
-    match strategy {
-        Strategy::BestFit => st.assign_best_fit(cars, &screened),
-        Strategy::FirstFit => st.assign_first_fit(cars, &screened),
+    let run = |variant: Variant| build(vessel, cars, config, &lanes, &screened, variant);
+    let mut plan = match strategy {
+        Strategy::FirstFit => run(Variant::FirstFit),
+        Strategy::BestFit => {
+            // A small portfolio: prefer the lowest deck a car fits (keeps high decks for
+            // high cars when space is short), or prefer lanes already open (fewer part-filled
+            // lanes when space is ample). Keep the one that places more lane-metres, then
+            // leaves fewer metres free in the lanes it opens.
+            let a = run(Variant::DeckFirst);
+            let b = run(Variant::OpenFirst);
+            let (sa, sb) = (score(&a, vessel, cars), score(&b, vessel, cars));
+            if sb > sa { b } else { a }
+        }
+    };
+    resequence(&mut plan, vessel, cars);
+    Ok(plan)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Variant {
+    FirstFit,
+    DeckFirst,
+    OpenFirst,
+}
+
+/// (placed lane-mm, −free mm in used lanes): larger is better.
+fn score(plan: &Plan, vessel: &Vessel, cars: &[Car]) -> (i64, i64) {
+    let gap = vessel.spacing.bumper_gap_mm;
+    let idx = crate::plan::car_index(cars);
+    let mut used: BTreeMap<&LaneRef, i64> = BTreeMap::new();
+    for p in &plan.placements {
+        if let Some(&ci) = idx.get(p.vin.as_str()) {
+            *used.entry(&p.slot).or_default() += cars[ci].length_mm + gap;
+        }
+    }
+    let placed: i64 = used.values().sum();
+    let free: i64 = used
+        .iter()
+        .filter_map(|(slot, u)| {
+            let lane = vessel.lane(vessel.lane_ix(&slot.deck, &slot.lane)?)?;
+            Some(lane.length_mm + gap - u)
+        })
+        .sum();
+    (placed, -free)
+}
+
+fn build(
+    vessel: &Vessel,
+    cars: &[Car],
+    config: &PlanConfig,
+    lanes: &[FlatLane],
+    screened: &[Result<Vec<usize>, UnplacedReason>],
+    variant: Variant,
+) -> Plan {
+    let mut st = State::new(vessel, config, lanes);
+    match variant {
+        Variant::FirstFit => st.assign_first_fit(cars, screened),
+        Variant::DeckFirst => {
+            st.assign_best_fit(cars, screened, false);
+            st.improve_by_swaps(cars, screened);
+        }
+        Variant::OpenFirst => {
+            st.assign_best_fit(cars, screened, true);
+            st.improve_by_swaps(cars, screened);
+        }
     }
     let mut positions = st.arrange(cars);
     let removed = st.repair_balance(cars, &mut positions);
@@ -134,15 +195,13 @@ pub fn plan_with(
             });
         }
     }
-    let mut plan = Plan {
+    Plan {
         vessel: vessel.name.clone(),
         config: config.clone(),
         placements,
         unplaced,
         locked_lanes: Vec::new(),
-    };
-    resequence(&mut plan, vessel, cars);
-    Ok(plan)
+    }
 }
 
 /// A lane in the flat list the planner works on.
@@ -355,7 +414,12 @@ impl<'a> State<'a> {
         }
     }
 
-    fn assign_best_fit(&mut self, cars: &[Car], screened: &[Result<Vec<usize>, UnplacedReason>]) {
+    fn assign_best_fit(
+        &mut self,
+        cars: &[Car],
+        screened: &[Result<Vec<usize>, UnplacedReason>],
+        open_first: bool,
+    ) {
         self.assigned = vec![None; cars.len()];
         let reach: Vec<i64> = screened
             .iter()
@@ -374,7 +438,7 @@ impl<'a> State<'a> {
             let ev = rules::is_ev(car, self.config);
             let mut chosen = None;
             for steer in [true, false] {
-                let mut best: Option<((bool, i64, u32, bool, i64), usize)> = None;
+                let mut best: Option<((bool, bool, i64, u32, bool, i64), usize)> = None;
                 for &li in fits {
                     if !self.room(li, car) {
                         continue;
@@ -392,6 +456,7 @@ impl<'a> State<'a> {
                     };
                     let key = (
                         !ev && self.lanes[li].ev,
+                        open_first && !is_open,
                         deck.clear_height_mm,
                         deck.level,
                         !is_open,
@@ -408,6 +473,73 @@ impl<'a> State<'a> {
             }
             if let Some(li) = chosen {
                 self.put(ci, li, car);
+            }
+        }
+    }
+
+    /// When cars were left for lack of room, swaps a placed car for a longer unplaced one
+    /// that still fits the lane's free length (same count, more lane-metres), lane by lane,
+    /// until no swap gains. Keeps deck weight ratings and the soft heel limit.
+    fn improve_by_swaps(&mut self, cars: &[Car], screened: &[Result<Vec<usize>, UnplacedReason>]) {
+        let mut waiting: Vec<usize> = (0..cars.len())
+            .filter(|&ci| screened[ci].is_ok() && self.assigned[ci].is_none())
+            .collect();
+        if waiting.is_empty() {
+            return;
+        }
+        let limits = self.config.balance_for(self.vessel);
+        let soft = rules::tm_to_kgmm(limits.max_heel_moment_tm) / 2;
+        for li in 0..self.lanes.len() {
+            let y = self.lane_y(li);
+            let di = self.lanes[li].ix.deck;
+            let max_kg = self.vessel.decks[di].max_total_kg;
+            loop {
+                let free = self.cap[li] - self.used[li];
+                if free <= 0 {
+                    break;
+                }
+                // Candidates: one waiting car per distinct (length, weight) fitting this lane.
+                let mut reps: BTreeMap<(i64, i64), usize> = BTreeMap::new();
+                for (wi, &ci) in waiting.iter().enumerate() {
+                    if let Ok(fits) = &screened[ci] {
+                        if fits.binary_search(&li).is_ok() {
+                            reps.entry((cars[ci].length_mm, cars[ci].weight_kg))
+                                .or_insert(wi);
+                        }
+                    }
+                }
+                let mut best: Option<(i64, usize, usize)> = None; // (gain, lane slot, waiting slot)
+                for (k, &pi) in self.lane_cars[li].iter().enumerate() {
+                    let p = &cars[pi];
+                    for (&(len, kg), &wi) in &reps {
+                        let gain = len - p.length_mm;
+                        if gain <= 0 || gain > free {
+                            continue;
+                        }
+                        let dkg = kg - p.weight_kg;
+                        if max_kg.is_some_and(|m| self.deck_kg[di] + dkg > m) {
+                            continue;
+                        }
+                        let new_heel = self.heel + dkg * y;
+                        if new_heel.abs() > soft && new_heel.abs() > self.heel.abs() {
+                            continue;
+                        }
+                        if best.is_none_or(|(g, _, _)| gain > g) {
+                            best = Some((gain, k, wi));
+                        }
+                    }
+                }
+                let Some((gain, k, wi)) = best else { break };
+                let out = self.lane_cars[li][k];
+                let inn = waiting[wi];
+                let dkg = cars[inn].weight_kg - cars[out].weight_kg;
+                self.lane_cars[li][k] = inn;
+                self.assigned[inn] = Some(li);
+                self.assigned[out] = None;
+                self.used[li] += gain;
+                self.deck_kg[di] += dkg;
+                self.heel += dkg * y;
+                waiting[wi] = out;
             }
         }
     }
