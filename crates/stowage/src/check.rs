@@ -457,14 +457,14 @@ pub fn check(plan: &Plan, vessel: &Vessel, cars: &[Car]) -> Vec<Violation> {
 
     for (di, kg) in &deck_kg {
         let deck = &vessel.decks[*di];
-        if let Some(max) = deck.max_total_kg {
-            if *kg > max {
-                out.push(Violation::DeckOverweight {
-                    deck: deck.id.clone(),
-                    total_kg: *kg,
-                    max_kg: max,
-                });
-            }
+        if let Some(max) = deck.max_total_kg
+            && *kg > max
+        {
+            out.push(Violation::DeckOverweight {
+                deck: deck.id.clone(),
+                total_kg: *kg,
+                max_kg: max,
+            });
         }
     }
 
@@ -507,17 +507,16 @@ pub fn check(plan: &Plan, vessel: &Vessel, cars: &[Car]) -> Vec<Violation> {
                     blocked_vin: d.vin.to_owned(),
                 });
             }
-            if !c.ev {
-                if let Some(d) = deeper
+            if !c.ev
+                && let Some(d) = deeper
                     .iter()
                     .find(|d| d.ev && d.car.discharge.seq == c.car.discharge.seq)
-                {
-                    out.push(Violation::EvNotLast {
-                        slot: slot.clone(),
-                        non_ev_vin: c.vin.to_owned(),
-                        ev_vin: d.vin.to_owned(),
-                    });
-                }
+            {
+                out.push(Violation::EvNotLast {
+                    slot: slot.clone(),
+                    non_ev_vin: c.vin.to_owned(),
+                    ev_vin: d.vin.to_owned(),
+                });
             }
             if let Some(d) = deeper.iter().find(|d| d.load_seq > c.load_seq) {
                 out.push(Violation::LoadSequence {

@@ -110,6 +110,10 @@ pub fn plan_with(
     Ok(plan)
 }
 
+/// Lane preference, smallest first: (non-EV in EV lane, new lane when open-first, deck
+/// clear height, deck level, new lane, best-fit remainder or heel after).
+type LaneKey = (bool, bool, i64, u32, bool, i64);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Variant {
     FirstFit,
@@ -438,7 +442,7 @@ impl<'a> State<'a> {
             let ev = rules::is_ev(car, self.config);
             let mut chosen = None;
             for steer in [true, false] {
-                let mut best: Option<((bool, bool, i64, u32, bool, i64), usize)> = None;
+                let mut best: Option<(LaneKey, usize)> = None;
                 for &li in fits {
                     if !self.room(li, car) {
                         continue;
@@ -501,11 +505,11 @@ impl<'a> State<'a> {
                 // Candidates: one waiting car per distinct (length, weight) fitting this lane.
                 let mut reps: BTreeMap<(i64, i64), usize> = BTreeMap::new();
                 for (wi, &ci) in waiting.iter().enumerate() {
-                    if let Ok(fits) = &screened[ci] {
-                        if fits.binary_search(&li).is_ok() {
-                            reps.entry((cars[ci].length_mm, cars[ci].weight_kg))
-                                .or_insert(wi);
-                        }
+                    if let Ok(fits) = &screened[ci]
+                        && fits.binary_search(&li).is_ok()
+                    {
+                        reps.entry((cars[ci].length_mm, cars[ci].weight_kg))
+                            .or_insert(wi);
                     }
                 }
                 let mut best: Option<(i64, usize, usize)> = None; // (gain, lane slot, waiting slot)

@@ -299,7 +299,7 @@ impl Vessel {
             ("max_heel_moment_tm", b.max_heel_moment_tm),
             ("max_trim_moment_tm", b.max_trim_moment_tm),
         ] {
-            if !v.is_finite() || v < 0.0 || v > 1.0e9 {
+            if !v.is_finite() || !(0.0..=1.0e9).contains(&v) {
                 p(
                     format!("balance.{name}"),
                     format!("must be a finite number within 0..=1e9 t·m, got {v}"),
@@ -339,13 +339,13 @@ impl Vessel {
                 ("max_axle_kg", d.max_axle_kg),
                 ("max_total_kg", d.max_total_kg),
             ] {
-                if let Some(v) = v {
-                    if !(1..=1_000_000_000).contains(&v) {
-                        p(
-                            format!("{at}.{name}"),
-                            format!("must be within 1..=1e9 when given, got {v}"),
-                        );
-                    }
+                if let Some(v) = v
+                    && !(1..=1_000_000_000).contains(&v)
+                {
+                    p(
+                        format!("{at}.{name}"),
+                        format!("must be within 1..=1e9 when given, got {v}"),
+                    );
                 }
             }
             for (fi, fz) in d.fire_zones.iter().enumerate() {
@@ -479,8 +479,10 @@ impl Vessel {
                                 format!("lane {lid} is in more than one EV zone"),
                             );
                         }
-                        if let Some(f) = fz {
-                            if l.fore_x_mm > f.fore_x_mm || l.fore_x_mm - l.length_mm < f.aft_x_mm {
+                        if let Some(f) = fz
+                            && (l.fore_x_mm > f.fore_x_mm || l.fore_x_mm - l.length_mm < f.aft_x_mm)
+                        {
+                            {
                                 p(
                                     format!("{at}.lanes"),
                                     format!(
@@ -530,7 +532,7 @@ impl Vessel {
         };
         self.ev_zones
             .iter()
-            .any(|z| z.deck == deck.id && z.lanes.iter().any(|l| *l == lane.id))
+            .any(|z| z.deck == deck.id && z.lanes.contains(&lane.id))
     }
 
     /// Total lane length, mm.

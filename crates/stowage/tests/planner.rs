@@ -201,12 +201,14 @@ fn lifo_and_evs_last_within_a_lane() {
 fn impossible_balance_leaves_cars_with_reason_and_a_valid_plan() {
     let v = yangtze();
     let cars = stowage::generate_cars(60, 3, &stowage::GenConfig::default());
-    let mut config = PlanConfig::default();
-    config.balance = Some(stowage::BalanceLimits {
-        max_heel_moment_tm: 0.0,
-        max_trim_moment_tm: 0.0,
-        trim_reference_x_mm: 0,
-    });
+    let config = PlanConfig {
+        balance: Some(stowage::BalanceLimits {
+            max_heel_moment_tm: 0.0,
+            max_trim_moment_tm: 0.0,
+            trim_reference_x_mm: 0,
+        }),
+        ..PlanConfig::default()
+    };
     let plan = stowage::plan(&v, &cars, &config).expect("plan");
     assert!(stowage::check(&plan, &v, &cars).is_empty());
     assert!(
