@@ -1,1 +1,4 @@
-//! jianghai-waterway (skeleton).
+//! jianghai-waterway.
+pub mod centreline;
+pub mod datum;
+pub mod geojson;
