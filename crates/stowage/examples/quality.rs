@@ -24,6 +24,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "| vessel | cars | placed BF | placed FF | bound m | BF m | BF % bound | FF m | FF % bound | BF util % | BF free m in used lanes | FF free m | BF ms | FF ms | check |"
     );
     println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    let mut reasons = Vec::new();
     for (name, vessel) in &vessels {
         for n in [108usize, 600, 1_000] {
             let cars = stowage::generate_cars(n, 2026, &stowage::GenConfig::default());
@@ -56,6 +57,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     format!("{violations} VIOLATIONS")
                 }
             );
+            reasons.push(format!(
+                "| {name} | {n} | {} | {} |",
+                histogram(&bf),
+                histogram(&ff)
+            ));
             if show_plan && *name == "yangtze" && n == 600 {
                 println!(
                     "{}",
@@ -64,7 +70,34 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
     }
+    println!();
+    println!("| vessel | cars | best-fit left behind | first-fit left behind |");
+    println!("|---|---|---|---|");
+    for r in reasons {
+        println!("{r}");
+    }
     Ok(())
+}
+
+/// "reason ×count, …" for a plan's unplaced cars.
+fn histogram(plan: &stowage::Plan) -> String {
+    let mut counts: std::collections::BTreeMap<String, usize> = Default::default();
+    for u in &plan.unplaced {
+        let key = match u.reason {
+            stowage::UnplacedReason::NoCapacityLeft => "no capacity".to_owned(),
+            stowage::UnplacedReason::BalanceLimit => "balance".to_owned(),
+            ref other => other.to_string(),
+        };
+        *counts.entry(key).or_default() += 1;
+    }
+    if counts.is_empty() {
+        return "none".to_owned();
+    }
+    counts
+        .iter()
+        .map(|(k, v)| format!("{k} ×{v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn timed<T>(f: impl Fn() -> T) -> (T, f64) {
