@@ -420,7 +420,7 @@ pub fn check(plan: &Plan, vessel: &Vessel, cars: &[Car]) -> Vec<Violation> {
                 width_mm: lane.width_mm,
             });
         }
-        if p.position_mm < 0 || p.position_mm + car.length_mm > lane.length_mm {
+        if p.position_mm < 0 || p.position_mm.saturating_add(car.length_mm) > lane.length_mm {
             out.push(Violation::OutsideLane {
                 vin: vin.clone(),
                 slot: p.slot.clone(),
@@ -480,7 +480,9 @@ pub fn check(plan: &Plan, vessel: &Vessel, cars: &[Car]) -> Vec<Violation> {
         };
         cars_in.sort_by_key(|c| (c.position_mm, c.vin));
         for w in cars_in.windows(2) {
-            let gap = w[1].position_mm - (w[0].position_mm + w[0].car.length_mm);
+            let gap = w[1]
+                .position_mm
+                .saturating_sub(w[0].position_mm.saturating_add(w[0].car.length_mm));
             if gap < s.bumper_gap_mm {
                 out.push(Violation::TooClose {
                     slot: slot.clone(),

@@ -201,7 +201,7 @@ fn find_gap(plan: &Plan, vessel: &Vessel, cars: &[Car], car: &Car, to: &LaneRef)
             let c = &cars[*idx.get(p.vin.as_str())?];
             Some((
                 p.position_mm,
-                p.position_mm + c.length_mm,
+                p.position_mm.saturating_add(c.length_mm),
                 c.discharge.seq,
                 rules::is_ev(c, &plan.config),
             ))

@@ -284,7 +284,7 @@ pub(crate) fn car_index(cars: &[Car]) -> BTreeMap<&str, usize> {
 /// be loaded earlier and discharged later.
 pub(crate) fn depth_mm(ramp: RampEnd, lane_len: i64, position_mm: i64, car_len: i64) -> i64 {
     match ramp {
-        RampEnd::Aft => lane_len - position_mm - car_len,
+        RampEnd::Aft => lane_len.saturating_sub(position_mm).saturating_sub(car_len),
         RampEnd::Fore => position_mm,
     }
 }
@@ -300,11 +300,16 @@ pub(crate) fn car_moments(
     let Some(lane) = vessel.lane(ix) else {
         return (0, 0);
     };
-    let x_centre_2 = 2 * (lane.fore_x_mm - position_mm) - car.length_mm; // 2·x, exact
+    // 2·x, exact; saturating so that absurd positions from outside cannot overflow.
+    let x_centre_2 = lane
+        .fore_x_mm
+        .saturating_sub(position_mm)
+        .saturating_mul(2)
+        .saturating_sub(car.length_mm);
     let heel = car.weight_kg.saturating_mul(lane.y_mm);
     let trim = car
         .weight_kg
-        .saturating_mul(x_centre_2 - 2 * limits.trim_reference_x_mm)
+        .saturating_mul(x_centre_2.saturating_sub(limits.trim_reference_x_mm.saturating_mul(2)))
         / 2;
     (heel, trim)
 }

@@ -280,6 +280,33 @@ impl Vessel {
                 format!("must be > 0, got {}", self.beam_mm),
             );
         }
+        for (name, v) in [
+            ("length_overall_mm", self.length_overall_mm),
+            ("beam_mm", self.beam_mm),
+            (
+                "balance.trim_reference_x_mm",
+                self.balance.trim_reference_x_mm,
+            ),
+        ] {
+            if v.saturating_abs() > MAX_COORD_MM {
+                p(
+                    name.into(),
+                    format!("must be within ±{MAX_COORD_MM} mm, got {v}"),
+                );
+            }
+        }
+        for (di, d) in self.decks.iter().enumerate() {
+            for (li, l) in d.lanes.iter().enumerate() {
+                for (name, v) in [("fore_x_mm", l.fore_x_mm), ("y_mm", l.y_mm)] {
+                    if v.saturating_abs() > MAX_COORD_MM {
+                        p(
+                            format!("decks[{di}].lanes[{li}] ({}).{name}", l.id),
+                            format!("must be within ±{MAX_COORD_MM} mm, got {v}"),
+                        );
+                    }
+                }
+            }
+        }
         let s = &self.spacing;
         for (name, v) in [
             ("bumper_gap_mm", s.bumper_gap_mm),
@@ -394,8 +421,8 @@ impl Vessel {
                     );
                 }
                 if self.beam_mm > 0 && l.width_mm > 0 {
-                    let port = l.y_mm - l.width_mm / 2;
-                    let stbd = l.y_mm + (l.width_mm - l.width_mm / 2);
+                    let port = l.y_mm.saturating_sub(l.width_mm / 2);
+                    let stbd = l.y_mm.saturating_add(l.width_mm - l.width_mm / 2);
                     if port < -half_beam || stbd > half_beam {
                         p(
                             lat.clone(),
@@ -407,13 +434,14 @@ impl Vessel {
                 }
                 if self.length_overall_mm > 0
                     && l.length_mm > 0
-                    && (l.fore_x_mm > half_len || l.fore_x_mm - l.length_mm < -half_len)
+                    && (l.fore_x_mm > half_len
+                        || l.fore_x_mm.saturating_sub(l.length_mm) < -half_len)
                 {
                     p(
                         lat.clone(),
                         format!(
                             "lane spans x {}..{} mm, outside the hull ±{half_len} mm",
-                            l.fore_x_mm - l.length_mm,
+                            l.fore_x_mm.saturating_sub(l.length_mm),
                             l.fore_x_mm
                         ),
                     );
@@ -480,14 +508,15 @@ impl Vessel {
                             );
                         }
                         if let Some(f) = fz
-                            && (l.fore_x_mm > f.fore_x_mm || l.fore_x_mm - l.length_mm < f.aft_x_mm)
+                            && (l.fore_x_mm > f.fore_x_mm
+                                || l.fore_x_mm.saturating_sub(l.length_mm) < f.aft_x_mm)
                         {
                             {
                                 p(
                                     format!("{at}.lanes"),
                                     format!(
                                         "lane {lid} (x {}..{}) is not inside fire zone {} (x {}..{})",
-                                        l.fore_x_mm - l.length_mm,
+                                        l.fore_x_mm.saturating_sub(l.length_mm),
                                         l.fore_x_mm,
                                         f.id,
                                         f.aft_x_mm,
@@ -555,11 +584,21 @@ impl Vessel {
     }
 }
 
+/// Coordinates and hull dimensions beyond 10 km are certainly typos.
+const MAX_COORD_MM: i64 = 10_000_000;
+
 fn lanes_overlap(a: &Lane, b: &Lane) -> bool {
-    let (a_aft, b_aft) = (a.fore_x_mm - a.length_mm, b.fore_x_mm - b.length_mm);
+    let (a_aft, b_aft) = (
+        a.fore_x_mm.saturating_sub(a.length_mm),
+        b.fore_x_mm.saturating_sub(b.length_mm),
+    );
     let x_overlap = a_aft < b.fore_x_mm && b_aft < a.fore_x_mm;
-    let y_gap = (a.y_mm - b.y_mm).abs() * 2;
-    x_overlap && y_gap < a.width_mm + b.width_mm
+    let y_gap = a
+        .y_mm
+        .saturating_sub(b.y_mm)
+        .saturating_abs()
+        .saturating_mul(2);
+    x_overlap && y_gap < a.width_mm.saturating_add(b.width_mm)
 }
 
 #[cfg(test)]

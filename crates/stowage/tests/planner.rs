@@ -552,3 +552,36 @@ fn csv_to_rendered_plan() {
     assert!(out.contains(&parsed[0].vin));
     assert!(out.contains("D3-L01"));
 }
+
+#[test]
+fn absurd_numbers_are_refused_or_reported_without_panicking() {
+    let mut v = yangtze();
+    v.decks[0].lanes[0].fore_x_mm = i64::MIN;
+    v.decks[0].lanes[1].y_mm = i64::MAX;
+    v.balance.trim_reference_x_mm = i64::MAX;
+    let err = v.validate().unwrap_err().to_string();
+    assert!(err.contains("fore_x_mm") && err.contains("y_mm"), "{err}");
+
+    let v = yangtze();
+    let cars = stowage::generate_cars(20, 1, &stowage::GenConfig::default());
+    let mut plan = plan_ok(&v, &cars);
+    plan.placements[0].position_mm = i64::MAX;
+    plan.placements[1].position_mm = i64::MIN;
+    let violations = stowage::check(&plan, &v, &cars);
+    assert!(
+        violations
+            .iter()
+            .any(|x| matches!(x, Violation::OutsideLane { .. }))
+    );
+    let _ = stowage::quality(&plan, &v, &cars);
+    let mut lv = LoadVerifier::new(&plan, &v, &cars);
+    let p = plan.placements[0].clone();
+    let _ = lv.handle_scan(
+        &Scan {
+            vin: p.vin,
+            slot: p.slot,
+            at_ms: i64::MIN,
+        },
+        true,
+    );
+}
