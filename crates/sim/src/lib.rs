@@ -1,1 +1,16 @@
-//! jianghai-sim (skeleton).
+//! Scenario generator for the demo, tests and load runs. Pure: it builds the world and the
+//! ordered events of a scenario from a seed and a start time; the shell feeds them to the
+//! platform through its real paths.
+//!
+//! The first scenario is the source article's consignment: 108 cars made in Chongqing, tallied
+//! at Guoyuan, carried down the Yangtze under customs transit, transshipped at Shanghai's
+//! Haitong terminal and exported to Mexico, with one customs hold and one refused out-of-order
+//! loading on the way.
+
+mod consignment;
+mod fleet;
+mod world;
+
+pub use consignment::{Car, Scenario, ScenarioStep, consignment_108};
+pub use fleet::{CarModel, MODELS};
+pub use world::{World, corridor_world};

@@ -1,0 +1,97 @@
+//! The command line, as clap derives it. Every command that touches data takes `--store`.
+
+use clap::{Args, Parser, Subcommand};
+
+/// 江海 Jianghai: supervision of finished-vehicle exports by river–sea ro-ro shipping.
+#[derive(Debug, Parser)]
+#[command(name = "jianghai", version)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct StoreArg {
+    /// Where the data lives: sqlite://PATH (the embedded default) or postgres://USER@HOST/DB.
+    #[arg(long, env = "JIANGHAI_STORE", default_value = "sqlite://jianghai.db")]
+    pub store: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the platform: HTTP API and ingestion.
+    Serve {
+        #[command(flatten)]
+        store: StoreArg,
+        /// Address to listen on.
+        #[arg(long, env = "JIANGHAI_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: String,
+    },
+    /// Run the platform with the built-in scenario: 108 Chongqing cars from the consolidation
+    /// yard to export at Shanghai, through every lifecycle step.
+    Demo {
+        /// Where the demo's data lives.
+        #[arg(
+            long,
+            env = "JIANGHAI_STORE",
+            default_value = "sqlite://jianghai-demo.db"
+        )]
+        store: String,
+        /// Run the scenario to its end, verify the ledger and exit instead of serving.
+        #[arg(long)]
+        headless: bool,
+        /// Address to serve on after the scenario (ignored with --headless).
+        #[arg(long, env = "JIANGHAI_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// Seed of the scenario generator.
+        #[arg(long, default_value_t = 2025)]
+        seed: u64,
+    },
+    /// Check the ledger: recompute the hash chain and the projections. Exits non-zero and names
+    /// the first entry that does not match when it does not verify.
+    Verify {
+        #[command(flatten)]
+        store: StoreArg,
+    },
+    /// Vehicle identification numbers.
+    Vin {
+        #[command(subcommand)]
+        command: VinCommand,
+    },
+    /// Ledger events.
+    Events {
+        #[command(subcommand)]
+        command: EventsCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VinCommand {
+    /// Say for each VIN whether it is valid (and exactly why not), with maker and model year.
+    /// Exits non-zero when any VIN is invalid.
+    Check {
+        /// VINs to check.
+        #[arg(required = true)]
+        vins: Vec<String>,
+        /// One JSON object per VIN instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EventsCommand {
+    /// Append events read from stdin, one JSON event per line. Each line is acknowledged on
+    /// stdout (a JSON object with its sequence number and hash) only once it is durable; bad
+    /// lines are reported on stderr with their line number, and the exit status is non-zero.
+    Append {
+        #[command(flatten)]
+        store: StoreArg,
+    },
+    /// Print the full timeline of a VIN, oldest first, as EPCIS 2.0 ObjectEvents (one per line).
+    Timeline {
+        #[command(flatten)]
+        store: StoreArg,
+        vin: String,
+    },
+}

@@ -1,0 +1,136 @@
+//! `jianghai demo`: the built-in scenario on a real store, then (unless headless) the platform.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use chrono::Utc;
+use indicatif::{ProgressBar, ProgressStyle};
+use jianghai_sim::{Scenario, consignment_108};
+use jianghai_store::{AppendError, Store, StoreError};
+
+use super::{Outcome, open};
+
+pub async fn run(url: &str, headless: bool, listen: &str, seed: u64) -> anyhow::Result<Outcome> {
+    let store = open(url).await?;
+    let run = next_run(&store).await?;
+    let scenario = consignment_108(Utc::now() - chrono::Duration::days(17), run, seed);
+    println!(
+        "江海 demo: {} cars from Chongqing Guoyuan to Shanghai Haitong, then Mexico (run {run}, store {url})",
+        scenario.cars.len()
+    );
+    seed_world(&store, &scenario).await?;
+    let refusals = play(&store, &scenario).await?;
+    report(&store, &scenario, &refusals).await?;
+    let summary = store.verify().await.context("ledger verification failed")?;
+    println!(
+        "ledger verifies: {} entries, head {}",
+        summary.count, summary.head
+    );
+    if headless {
+        store.close().await;
+        return Ok(Outcome::Ok);
+    }
+    super::serve::serve(store, listen).await
+}
+
+/// Each run gets its own voyages and VIN serials, so the demo can be run again on one store.
+async fn next_run(store: &Store) -> anyhow::Result<u32> {
+    for run in 1..10_000 {
+        if store.voyage(&format!("rv-{run:04}")).await?.is_none() {
+            return Ok(run);
+        }
+    }
+    anyhow::bail!("this store has hosted 9,999 demo runs; use a fresh one")
+}
+
+fn ignore_exists(r: Result<(), StoreError>) -> anyhow::Result<()> {
+    match r {
+        Ok(()) | Err(StoreError::Exists { .. }) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+async fn seed_world(store: &Store, s: &Scenario) -> anyhow::Result<()> {
+    for o in &s.world.organisations {
+        ignore_exists(store.create_organisation(o).await)?;
+    }
+    for f in &s.world.facilities {
+        ignore_exists(store.create_facility(f).await)?;
+    }
+    for v in &s.world.vessels {
+        ignore_exists(store.create_vessel(v).await)?;
+    }
+    for v in &s.world.voyages {
+        ignore_exists(store.create_voyage(v).await)?;
+    }
+    Ok(())
+}
+
+/// Submits every step; returns the refusals the scenario expected. An unexpected outcome is an
+/// error: the demo doubles as an end-to-end check.
+async fn play(store: &Store, s: &Scenario) -> anyhow::Result<Vec<String>> {
+    let bar = ProgressBar::new(s.steps.len() as u64);
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{bar:40}] {pos}/{len} {wide_msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.enable_steady_tick(Duration::from_millis(120));
+    let mut refusals = Vec::new();
+    for step in &s.steps {
+        bar.set_message(step.label.clone());
+        match (store.append(step.event.clone()).await, step.expect_refusal) {
+            (Ok(_), false) => {}
+            (Err(AppendError::Lifecycle { error, .. }), true) => {
+                refusals.push(format!("{}: refused: {error}", step.label));
+            }
+            (Ok(_), true) => {
+                bar.abandon();
+                anyhow::bail!(
+                    "{}: the platform accepted a step it must refuse",
+                    step.label
+                )
+            }
+            (Err(e), _) => {
+                bar.abandon();
+                return Err(anyhow::Error::new(e).context(step.label.clone()));
+            }
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    Ok(refusals)
+}
+
+async fn report(store: &Store, s: &Scenario, refusals: &[String]) -> anyhow::Result<()> {
+    println!("{} events submitted", s.steps.len());
+    for r in refusals {
+        println!("  {r}");
+    }
+    let electric = s
+        .cars
+        .iter()
+        .filter(|c| c.model.powertrain.is_electric())
+        .count();
+    println!(
+        "  cars: {} petrol, {} electric or plug-in",
+        s.cars.len() - electric,
+        electric
+    );
+    let mut exported = 0;
+    for c in &s.cars {
+        if let Some(v) = store.vehicle(&c.vin).await? {
+            if v.status.state == jianghai_core::VehicleState::Exported {
+                exported += 1;
+            }
+        }
+    }
+    println!("  exported: {exported} of {}", s.cars.len());
+    if let Some(first) = s.cars.first() {
+        println!(
+            "  timeline of {} ({} {}): jianghai events timeline {}",
+            first.vin, first.model.maker, first.model.model, first.vin
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,106 @@
+//! One module per command; this one maps their outcomes to exit codes in one place.
+
+mod demo;
+mod events;
+mod serve;
+mod verify;
+mod vin;
+
+use std::process::ExitCode;
+
+use crate::cli::{Cli, Command, EventsCommand, VinCommand};
+
+/// What a command concluded, beyond "it ran".
+pub enum Outcome {
+    /// Everything checked out.
+    Ok,
+    /// The command ran but found a problem the user asked about (an invalid VIN, a ledger that
+    /// does not verify, a rejected line): exit status 1.
+    Findings,
+}
+
+pub fn run(args: Cli) -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "warn,jianghai=info,jianghai_server=info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = runtime.block_on(async move {
+        match args.command {
+            Command::Serve { store, listen } => serve::run(&store.store, &listen).await,
+            Command::Demo {
+                store,
+                headless,
+                listen,
+                seed,
+            } => demo::run(&store, headless, &listen, seed).await,
+            Command::Verify { store } => verify::run(&store.store).await,
+            Command::Vin {
+                command: VinCommand::Check { vins, json },
+            } => Ok(vin::check(&vins, json)),
+            Command::Events {
+                command: EventsCommand::Append { store },
+            } => events::append(&store.store).await,
+            Command::Events {
+                command: EventsCommand::Timeline { store, vin },
+            } => events::timeline(&store.store, &vin).await,
+        }
+    });
+    match result {
+        Ok(Outcome::Ok) => ExitCode::SUCCESS,
+        Ok(Outcome::Findings) => ExitCode::from(1),
+        Err(e) => {
+            // BrokenPipe (output piped into `head`) is not a failure.
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Opens the store, naming it in the error.
+pub async fn open(url: &str) -> anyhow::Result<jianghai_store::Store> {
+    use anyhow::Context;
+    jianghai_store::Store::open(url)
+        .await
+        .with_context(|| format!("cannot open store {url}"))
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
