@@ -119,10 +119,10 @@ async fn report(store: &Store, s: &Scenario, refusals: &[String]) -> anyhow::Res
     );
     let mut exported = 0;
     for c in &s.cars {
-        if let Some(v) = store.vehicle(&c.vin).await? {
-            if v.status.state == jianghai_core::VehicleState::Exported {
-                exported += 1;
-            }
+        if let Some(v) = store.vehicle(&c.vin).await?
+            && v.status.state == jianghai_core::VehicleState::Exported
+        {
+            exported += 1;
         }
     }
     println!("  exported: {exported} of {}", s.cars.len());
