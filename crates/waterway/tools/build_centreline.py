@@ -193,38 +193,63 @@ def main():
         moved = haversine_m((lon, lat), to_ll(sr, sc))
         print(f"{wid:24s} snapped {moved:7.0f} m (depth {depth[sr, sc]:.1f} cells)", file=sys.stderr)
 
+    # Runs of consecutive waypoints joined through the river data are routed in ONE least-cost
+    # path from the run's first to its last waypoint; each waypoint in between is anchored at the
+    # path vertex nearest to it. (Routing waypoint to waypoint would make the line double back
+    # wherever a waypoint sits in a side channel or harbour.) Hand-placed stretches (VIA) are
+    # joined by straight lines through their points.
     coords = []
     anchors = []
-    for i in range(len(WAYPOINTS) - 1):
-        (ra, ca), (rb, cb) = snapped[i], snapped[i + 1]
-        if WAYPOINTS[i][0] in VIA:
-            pts = [to_ll(ra, ca)] + [(lon, lat) for lat, lon in VIA[WAYPOINTS[i][0]]] + [to_ll(rb, cb)]
-            if i == 0:
-                anchors.append(0)
-                coords.append(pts[0])
-            coords.extend(pts[1:])
-            anchors.append(len(coords) - 1)
-            length = sum(haversine_m(pts[j], pts[j + 1]) for j in range(len(pts) - 1)) / 1000
-            a, b = WAYPOINTS[i], WAYPOINTS[i + 1]
-            print(f"{a[0]:>22s} -> {b[0]:22s} path {length:7.1f} km, {len(pts):4d} pts, hand-placed", file=sys.stderr)
-            continue
-        m = 60
-        r0, r1 = max(min(ra, rb) - m, 0), min(max(ra, rb) + m + 1, H)
-        c0, c1 = max(min(ca, cb) - m, 0), min(max(ca, cb) + m + 1, W)
-        mcp = MCP_Geometric(cost[r0:r1, c0:c1])
-        mcp.find_costs([(ra - r0, ca - c0)], [(rb - r0, cb - c0)])
-        path = mcp.traceback((rb - r0, cb - c0))
-        pts = [to_ll(r + r0, c + c0) for r, c in path]
-        land = sum(1 for r, c in path if not water[r + r0, c + c0])
-        pts = dp_simplify(pts, 0.0006)
-        if i == 0:
-            anchors.append(0)
+    n = len(WAYPOINTS)
+
+    def emit(pts):
+        if not coords:
             coords.append(pts[0])
         coords.extend(pts[1:])
-        anchors.append(len(coords) - 1)
-        length = sum(haversine_m(pts[j], pts[j + 1]) for j in range(len(pts) - 1)) / 1000
-        a, b = WAYPOINTS[i], WAYPOINTS[i + 1]
-        print(f"{a[0]:>22s} -> {b[0]:22s} path {length:7.1f} km, {len(pts):4d} pts, {land} land cells", file=sys.stderr)
+
+    i = 0
+    anchors.append(0)
+    while i < n - 1:
+        wid = WAYPOINTS[i][0]
+        if wid in VIA:
+            (ra, ca), (rb, cb) = snapped[i], snapped[i + 1]
+            pts = [to_ll(ra, ca)] + [(lon, lat) for lat, lon in VIA[wid]] + [to_ll(rb, cb)]
+            emit(pts)
+            anchors.append(len(coords) - 1)
+            length = sum(haversine_m(pts[j], pts[j + 1]) for j in range(len(pts) - 1)) / 1000
+            print(f"{wid:>22s} -> {WAYPOINTS[i + 1][0]:22s} {length:7.1f} km, hand-placed", file=sys.stderr)
+            i += 1
+            continue
+        j = i + 1
+        while j < n - 1 and WAYPOINTS[j][0] not in VIA:
+            j += 1
+        # route i -> j through the water
+        (ra, ca), (rb, cb) = snapped[i], snapped[j]
+        m = 80
+        r0, r1 = max(min(r for r, _ in snapped[i:j + 1]) - m, 0), min(max(r for r, _ in snapped[i:j + 1]) + m + 1, H)
+        c0, c1 = max(min(c for _, c in snapped[i:j + 1]) - m, 0), min(max(c for _, c in snapped[i:j + 1]) + m + 1, W)
+        mcp = MCP_Geometric(cost[r0:r1, c0:c1])
+        mcp.find_costs([(ra - r0, ca - c0)], [(rb - r0, cb - c0)])
+        path = [(r + r0, c + c0) for r, c in mcp.traceback((rb - r0, cb - c0))]
+        land = sum(1 for r, c in path if not water[r, c])
+        parr = np.array(path)
+        # anchor each inner waypoint at the nearest path cell, in order along the path
+        cuts = [0]
+        for k in range(i + 1, j):
+            lat, lon = WAYPOINTS[k][3], WAYPOINTS[k][4]
+            c, r = to_px(lon, lat)
+            d = np.hypot(parr[:, 0] - r, parr[:, 1] - c)
+            d[: cuts[-1] + 1] = np.inf
+            cut = int(np.argmin(d))
+            print(f"  {WAYPOINTS[k][0]:22s} anchored {haversine_m((lon, lat), to_ll(*path[cut])):6.0f} m from its published position", file=sys.stderr)
+            cuts.append(cut)
+        cuts.append(len(path) - 1)
+        for a, b in zip(cuts, cuts[1:]):
+            pts = dp_simplify([to_ll(r, c) for r, c in path[a:b + 1]], 0.0006)
+            emit(pts)
+            anchors.append(len(coords) - 1)
+        print(f"{wid:>22s} -> {WAYPOINTS[j][0]:22s} routed, {len(path)} cells, {land} land cells", file=sys.stderr)
+        i = j
 
     anchor_props = []
     for idx, w in zip(anchors, WAYPOINTS):
