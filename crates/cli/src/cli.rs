@@ -58,6 +58,11 @@ pub enum Command {
         #[command(subcommand)]
         command: VinCommand,
     },
+    /// Stowage planning (精准装船).
+    Stowage {
+        #[command(subcommand)]
+        command: StowageCommand,
+    },
     /// Ledger events.
     Events {
         #[command(subcommand)]
@@ -93,5 +98,25 @@ pub enum EventsCommand {
         #[command(flatten)]
         store: StoreArg,
         vin: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StowageCommand {
+    /// Plan where each car goes (deck, lane, position) and print the plan with its quality
+    /// against an upper bound and a first-fit baseline. Exits non-zero when a car is left behind.
+    Plan {
+        /// The vessel's deck plan (JSON).
+        #[arg(long)]
+        vessel: std::path::PathBuf,
+        /// The cars (CSV: vin,model,length_mm,width_mm,height_mm,weight_kg,powertrain[,soc_pct,discharge_seq,discharge]).
+        #[arg(long)]
+        cars: std::path::PathBuf,
+        /// List every car in every lane.
+        #[arg(long)]
+        list_cars: bool,
+        /// Print the plan as JSON instead of text.
+        #[arg(long)]
+        json: bool,
     },
 }

@@ -3,12 +3,13 @@
 mod demo;
 mod events;
 mod serve;
+mod stowage;
 mod verify;
 mod vin;
 
 use std::process::ExitCode;
 
-use crate::cli::{Cli, Command, EventsCommand, VinCommand};
+use crate::cli::{Cli, Command, EventsCommand, StowageCommand, VinCommand};
 
 /// What a command concluded, beyond "it ran".
 pub enum Outcome {
@@ -50,6 +51,15 @@ pub fn run(args: Cli) -> ExitCode {
             Command::Vin {
                 command: VinCommand::Check { vins, json },
             } => Ok(vin::check(&vins, json)),
+            Command::Stowage {
+                command:
+                    StowageCommand::Plan {
+                        vessel,
+                        cars,
+                        list_cars,
+                        json,
+                    },
+            } => stowage::plan(&vessel, &cars, list_cars, json),
             Command::Events {
                 command: EventsCommand::Append { store },
             } => events::append(&store.store).await,

@@ -1,0 +1,422 @@
+//! The real binary, end to end: exit codes, messages, the demo, tampering, SIGKILL.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use jianghai_core::{Actor, Event, Ident, OrgKind, Organisation, Step, Vin};
+use jianghai_store::Store;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_jianghai"))
+}
+
+fn postgres_url() -> String {
+    std::env::var("JIANGHAI_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
+}
+
+fn fresh_pg_url() -> String {
+    format!(
+        "{}?schema=cli_{}",
+        postgres_url(),
+        uuid::Uuid::new_v4().simple()
+    )
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+#[test]
+fn vin_check_says_why_and_sets_the_exit_status() {
+    let ok = bin()
+        .args(["vin", "check", " lrw3e7fs5pc695355 ", "LS5A2GCA2SC001001"])
+        .output()
+        .expect("runs");
+    let out = String::from_utf8_lossy(&ok.stdout);
+    assert!(ok.status.success(), "{out}");
+    assert!(out.contains("LRW3E7FS5PC695355  valid    Tesla (Shanghai) (CN), model year 2023"));
+    assert!(out.contains("Changan (CN), model year 2025"), "{out}");
+
+    let bad = bin()
+        .args([
+            "vin",
+            "check",
+            "LRW3E7FS5PC695355",
+            "LRW3E7FS6PC695355",
+            "LRW3E7FS5PC69O355",
+            "LRW3E7FS5PC69535",
+        ])
+        .output()
+        .expect("runs");
+    let out = String::from_utf8_lossy(&bad.stdout);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(
+        out.contains("check digit at position 9: expected '5', found '6'"),
+        "{out}"
+    );
+    assert!(out.contains("forbidden letter 'O' at position 14"), "{out}");
+    assert!(
+        out.contains("VIN must have 17 characters, found 16"),
+        "{out}"
+    );
+
+    let json = bin()
+        .args(["vin", "check", "--json", "LDC613P23A1305189"])
+        .output()
+        .expect("runs");
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).expect("one JSON object");
+    assert_eq!(v["valid"], true);
+    assert_eq!(v["manufacturer"], "Dongfeng Peugeot-Citroën");
+    assert_eq!(v["modelYear"], 2010);
+}
+
+#[test]
+fn every_command_has_help() {
+    for args in [
+        vec!["--help"],
+        vec!["serve", "--help"],
+        vec!["demo", "--help"],
+        vec!["verify", "--help"],
+        vec!["vin", "check", "--help"],
+        vec!["events", "append", "--help"],
+        vec!["stowage", "plan", "--help"],
+    ] {
+        let out = bin().args(&args).output().expect("runs");
+        assert!(out.status.success(), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("Usage"),
+            "{args:?}"
+        );
+    }
+    let out = bin()
+        .args(["verify", "--store", "mysql://x"])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("sqlite://PATH"));
+}
+
+fn demo_then_tamper(url: &str, unguard: &str) {
+    let out = bin()
+        .args(["demo", "--headless", "--store", url])
+        .output()
+        .expect("runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("exported: 108 of 108"), "{text}");
+    assert!(
+        text.contains("refused: cannot load: vehicle is tallied"),
+        "{text}"
+    );
+    assert!(text.contains("ledger verifies: 440 entries"), "{text}");
+    // A second run on the same store adds a second consignment.
+    let again = bin()
+        .args(["demo", "--headless", "--store", url])
+        .output()
+        .expect("runs");
+    assert!(String::from_utf8_lossy(&again.stdout).contains("ledger verifies: 880 entries"));
+
+    let ok = bin()
+        .args(["verify", "--store", url])
+        .output()
+        .expect("runs");
+    assert!(ok.status.success());
+
+    runtime().block_on(async {
+        let store = Store::open(url).await.expect("open");
+        store.execute_raw(unguard).await.expect("unguard");
+        store
+            .execute_raw(
+                "UPDATE ledger SET body = REPLACE(body, 'loading', 'unloading') WHERE seq = 300",
+            )
+            .await
+            .expect("tamper");
+        store.close().await;
+    });
+    let broken = bin()
+        .args(["verify", "--store", url])
+        .output()
+        .expect("runs");
+    assert_eq!(broken.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&broken.stdout);
+    assert!(text.contains("entry 300"), "{text}");
+}
+
+#[test]
+fn demo_on_sqlite_verifies_and_tampering_fails_verify() {
+    let dir = tempfile::tempdir().expect("dir");
+    let url = format!("sqlite://{}", dir.path().join("demo.db").display());
+    demo_then_tamper(&url, "DROP TRIGGER ledger_no_update;");
+}
+
+#[test]
+fn demo_on_postgres_verifies_and_tampering_fails_verify() {
+    demo_then_tamper(&fresh_pg_url(), "ALTER TABLE ledger DISABLE TRIGGER USER;");
+}
+
+fn register_event(n: u32) -> Event {
+    let vin = Vin::with_check_digit(&format!("LS5A2GCA0SC{n:06}")).expect("vin");
+    Event::lifecycle(
+        uuid::Uuid::now_v7(),
+        Step::Register,
+        chrono::Utc::now().fixed_offset(),
+        vec![vin],
+        Actor {
+            organisation: Ident::parse("changan-intl").expect("id"),
+            user: None,
+            device: None,
+        },
+    )
+}
+
+/// Streams events into `jianghai events append`, SIGKILLs it mid-stream, and checks that every
+/// acknowledged event survived with its sequence number and hash, and the chain verifies.
+fn acknowledged_events_survive_sigkill(url: &str) {
+    runtime().block_on(async {
+        let store = Store::open(url).await.expect("open");
+        store
+            .create_organisation(&Organisation {
+                id: Ident::parse("changan-intl").expect("id"),
+                name: "Changan International".into(),
+                kind: OrgKind::Exporter,
+            })
+            .await
+            .expect("org");
+        store.close().await;
+    });
+    let mut child = bin()
+        .args(["events", "append", "--store", url])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let stdout = child.stdout.take().expect("stdout");
+    // The writer never stops on its own: the process dies under it.
+    let writer = std::thread::spawn(move || {
+        for n in 1..100_000u32 {
+            let line = format!("{}\n", register_event(n).canonical());
+            if stdin.write_all(line.as_bytes()).is_err() {
+                break;
+            }
+        }
+    });
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut acks = Vec::new();
+    while acks.len() < 300 {
+        let line = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("acknowledgements keep coming");
+        acks.push(line);
+    }
+    child.kill().expect("SIGKILL");
+    let status = child.wait().expect("wait");
+    assert!(!status.success(), "killed, not finished");
+    // Acks already written before the kill are acknowledged too.
+    while let Ok(line) = rx.recv_timeout(Duration::from_millis(200)) {
+        acks.push(line);
+    }
+    let _ = writer.join();
+    let mut stderr = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        let _ = e.read_to_string(&mut stderr);
+    }
+    assert!(!stderr.contains("rejected"), "{stderr}");
+
+    runtime().block_on(async {
+        let store = Store::open(url).await.expect("reopen after SIGKILL");
+        for ack in &acks {
+            let v: serde_json::Value = serde_json::from_str(ack).expect("ack is JSON");
+            let id: uuid::Uuid = v["eventId"].as_str().expect("id").parse().expect("uuid");
+            let rec = store
+                .event(id)
+                .await
+                .expect("read")
+                .unwrap_or_else(|| panic!("acknowledged event {id} was lost"));
+            assert_eq!(Some(rec.seq), v["seq"].as_i64());
+            assert_eq!(Some(rec.hash.as_str()), v["hash"].as_str());
+        }
+        let summary = store.verify().await.expect("chain verifies after SIGKILL");
+        assert!(summary.count >= acks.len() as i64);
+        store.close().await;
+    });
+}
+
+#[test]
+fn sigkill_on_sqlite_loses_nothing_acknowledged() {
+    let dir = tempfile::tempdir().expect("dir");
+    acknowledged_events_survive_sigkill(&format!(
+        "sqlite://{}",
+        dir.path().join("kill.db").display()
+    ));
+}
+
+#[test]
+fn sigkill_on_postgres_loses_nothing_acknowledged() {
+    acknowledged_events_survive_sigkill(&fresh_pg_url());
+}
+
+#[test]
+fn events_append_reports_bad_lines_with_numbers_and_keeps_going() {
+    let dir = tempfile::tempdir().expect("dir");
+    let url = format!("sqlite://{}", dir.path().join("bad.db").display());
+    runtime().block_on(async {
+        let store = Store::open(&url).await.expect("open");
+        store
+            .create_organisation(&Organisation {
+                id: Ident::parse("changan-intl").expect("id"),
+                name: "Changan International".into(),
+                kind: OrgKind::Exporter,
+            })
+            .await
+            .expect("org");
+    });
+    let good = register_event(1).canonical();
+    let mut future = register_event(2);
+    future.event_time = (chrono::Utc::now() + chrono::Duration::hours(1)).fixed_offset();
+    let mut tally_first = register_event(3);
+    tally_first.step = Some(Step::Tally);
+    let input = format!(
+        "{good}\nnot json\n{}\n{}\n{good}\n{}\n",
+        future.canonical(),
+        tally_first.canonical(),
+        good.replace("\"commissioning\"", "\"inspecting\""),
+    );
+    let mut child = bin()
+        .args(["events", "append", "--store", &url])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write");
+    let out = child.wait_with_output().expect("output");
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let acks: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("json ack"))
+        .collect();
+    assert_eq!(acks.len(), 2, "{stdout}");
+    assert_eq!(acks[0]["line"], 1);
+    assert_eq!(acks[1]["line"], 5);
+    assert_eq!(acks[1]["duplicate"], true);
+    assert_eq!(acks[0]["seq"], acks[1]["seq"]);
+    assert!(
+        stderr.contains("line 2: rejected: not a valid event"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("line 3: rejected: event 0: event time"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("line 4: rejected: event 0: VIN"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("not registered"), "{stderr}");
+    assert!(
+        stderr.contains("line 6: rejected: event id") && stderr.contains("different event"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn serve_answers_health_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().expect("dir");
+    let url = format!("sqlite://{}", dir.path().join("serve.db").display());
+    let mut child = bin()
+        .args(["serve", "--listen", "127.0.0.1:0", "--store", &url])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let banner = lines.next().expect("banner").expect("line");
+    let addr = banner
+        .split("http://")
+        .nth(1)
+        .and_then(|s| s.split('/').next())
+        .expect("address in banner")
+        .to_string();
+    let mut conn = std::net::TcpStream::connect(&addr).expect("connect");
+    conn.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .expect("request");
+    let mut resp = String::new();
+    conn.read_to_string(&mut resp).expect("response");
+    assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+    assert!(resp.contains(r#"{"status":"ok"}"#), "{resp}");
+    let pid = child.id().to_string();
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let status = child.wait().expect("wait");
+    assert!(status.success(), "graceful shutdown exits 0: {status}");
+}
+
+#[test]
+fn stowage_plan_prints_quality_and_explains_bad_input() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+    let out = bin()
+        .args([
+            "stowage",
+            "plan",
+            "--vessel",
+            &format!("{root}/crates/stowage/fixtures/yangtze-car-carrier.json"),
+            "--cars",
+            &format!("{root}/examples/cars-108.csv"),
+        ])
+        .output()
+        .expect("runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("cars 108  placed 108  left behind 0"),
+        "{text}"
+    );
+    assert!(text.contains("first-fit baseline"), "{text}");
+
+    let dir = tempfile::tempdir().expect("dir");
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, "{\"decks\": 3}").expect("write");
+    let out = bin()
+        .args([
+            "stowage",
+            "plan",
+            "--vessel",
+            &bad.display().to_string(),
+            "--cars",
+            &format!("{root}/examples/cars-108.csv"),
+        ])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not a valid vessel"));
+}
