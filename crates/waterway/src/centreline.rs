@@ -44,7 +44,10 @@ impl Position {
 
     /// Geodesic (WGS 84 ellipsoid, Karney) distance in metres.
     pub fn geodesic_m(&self, other: Position) -> f64 {
-        Geodesic.distance(Point::new(self.lon, self.lat), Point::new(other.lon, other.lat))
+        Geodesic.distance(
+            Point::new(self.lon, self.lat),
+            Point::new(other.lon, other.lat),
+        )
     }
 }
 
@@ -193,7 +196,10 @@ impl Centreline {
         check_positions(vertices.iter().map(|v| v.position))?;
         for (i, v) in vertices.iter().enumerate() {
             if !v.km.is_finite() {
-                return Err(CentrelineError::NonFiniteKm { vertex: i, km: v.km });
+                return Err(CentrelineError::NonFiniteKm {
+                    vertex: i,
+                    km: v.km,
+                });
             }
         }
         if let Some(a) = anchors.iter().find(|a| a.vertex >= vertices.len()) {
@@ -208,7 +214,11 @@ impl Centreline {
             let (prev, km) = (vertices[i - 1].km, vertices[i].km);
             let ok = if increasing { km > prev } else { km < prev };
             if !ok {
-                return Err(CentrelineError::NotMonotone { vertex: i, previous: prev, km });
+                return Err(CentrelineError::NotMonotone {
+                    vertex: i,
+                    previous: prev,
+                    km,
+                });
             }
         }
         let mut vertices = vertices;
@@ -247,7 +257,10 @@ impl Centreline {
                 )));
             }
             if !a.km.is_finite() {
-                return Err(CentrelineError::NonFiniteKm { vertex: a.vertex, km: a.km });
+                return Err(CentrelineError::NonFiniteKm {
+                    vertex: a.vertex,
+                    km: a.km,
+                });
             }
             if j > 0 && a.vertex <= anchors[j - 1].vertex {
                 return Err(CentrelineError::BadKm(format!(
@@ -296,7 +309,11 @@ impl Centreline {
             let (a, b) = (&w[0], &w[1]);
             let span = s[b.vertex] - s[a.vertex];
             for i in a.vertex..=b.vertex {
-                let f = if span > 0.0 { (s[i] - s[a.vertex]) / span } else { 0.0 };
+                let f = if span > 0.0 {
+                    (s[i] - s[a.vertex]) / span
+                } else {
+                    0.0
+                };
                 km[i] = a.km + f * (b.km - a.km);
             }
             // Anchors are honoured exactly, free of rounding in the fraction.
@@ -319,7 +336,9 @@ impl Centreline {
         let (lat_min, lat_max) = vertices.iter().fold((f64::MAX, f64::MIN), |(lo, hi), v| {
             (lo.min(v.position.lat), hi.max(v.position.lat))
         });
-        let frame = Frame { kx: M_PER_DEG * ((lat_min + lat_max) / 2.0).to_radians().cos() };
+        let frame = Frame {
+            kx: M_PER_DEG * ((lat_min + lat_max) / 2.0).to_radians().cos(),
+        };
         let seg_kx = vertices
             .windows(2)
             .map(|w| {
@@ -425,13 +444,22 @@ impl Centreline {
         let dx = (b.position.lon - a.position.lon) * kx;
         let dy = (b.position.lat - a.position.lat) * M_PER_DEG;
         let len2 = dx * dx + dy * dy;
-        let t = if len2 > 0.0 { (-(ax * dx + ay * dy) / len2).clamp(0.0, 1.0) } else { 0.0 };
+        let t = if len2 > 0.0 {
+            (-(ax * dx + ay * dy) / len2).clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
         let (cx, cy) = (ax + t * dx, ay + t * dy);
         let dist = cx.hypot(cy);
         // cross(ab, ap) > 0: the point is left of the downstream direction, i.e. the left bank.
         let cross = dx * (-ay) - dy * (-ax);
         let offset_m = if cross > 0.0 { -dist } else { dist };
-        Some(LineProjection { km: a.km + t * (b.km - a.km), offset_m, segment: i, t })
+        Some(LineProjection {
+            km: a.km + t * (b.km - a.km),
+            offset_m,
+            segment: i,
+            t,
+        })
     }
 }
 
@@ -440,7 +468,11 @@ fn check_positions(ps: impl Iterator<Item = Position>) -> Result<(), CentrelineE
     let mut prev: Option<Position> = None;
     for (i, p) in ps.enumerate() {
         if !p.is_valid() {
-            return Err(CentrelineError::BadCoordinate { vertex: i, lon: p.lon, lat: p.lat });
+            return Err(CentrelineError::BadCoordinate {
+                vertex: i,
+                lon: p.lon,
+                lat: p.lat,
+            });
         }
         if prev == Some(p) {
             return Err(CentrelineError::RepeatedVertex { vertex: i });
@@ -459,14 +491,26 @@ mod tests {
     use super::*;
 
     fn anchor(vertex: usize, km: f64) -> Anchor {
-        Anchor { vertex, km, published: None, id: String::new(), name: String::new() }
+        Anchor {
+            vertex,
+            km,
+            published: None,
+            id: String::new(),
+            name: String::new(),
+        }
     }
 
     /// A straight west→east line along 30°N, 0.1° per segment, anchored 100 → 0 km.
     fn straight() -> Centreline {
-        let ps = (0..=10).map(|i| Position::new(110.0 + 0.1 * f64::from(i), 30.0)).collect();
-        Centreline::from_anchors(ps, vec![anchor(0, 100.0), anchor(10, 0.0)], Datums::default())
-            .unwrap()
+        let ps = (0..=10)
+            .map(|i| Position::new(110.0 + 0.1 * f64::from(i), 30.0))
+            .collect();
+        Centreline::from_anchors(
+            ps,
+            vec![anchor(0, 100.0), anchor(10, 0.0)],
+            Datums::default(),
+        )
+        .unwrap()
     }
 
     #[test]
@@ -476,7 +520,11 @@ mod tests {
         assert_eq!(c.vertices()[10].km, 0.0);
         // Equal segment lengths on a parallel: km fall in equal steps.
         for (i, v) in c.vertices().iter().enumerate() {
-            assert!((v.km - (100.0 - 10.0 * i as f64)).abs() < 1e-9, "{i}: {}", v.km);
+            assert!(
+                (v.km - (100.0 - 10.0 * i as f64)).abs() < 1e-9,
+                "{i}: {}",
+                v.km
+            );
         }
     }
 
@@ -494,9 +542,15 @@ mod tests {
 
     #[test]
     fn upstream_first_lines_are_reversed() {
-        let ps: Vec<_> = (0..=10).map(|i| Position::new(110.0 + 0.1 * f64::from(i), 30.0)).collect();
-        let c = Centreline::from_anchors(ps, vec![anchor(0, 0.0), anchor(10, 100.0)], Datums::default())
-            .unwrap();
+        let ps: Vec<_> = (0..=10)
+            .map(|i| Position::new(110.0 + 0.1 * f64::from(i), 30.0))
+            .collect();
+        let c = Centreline::from_anchors(
+            ps,
+            vec![anchor(0, 0.0), anchor(10, 100.0)],
+            Datums::default(),
+        )
+        .unwrap();
         assert_eq!(c.upstream_km(), 100.0);
         assert_eq!(c.vertices()[0].position, Position::new(111.0, 30.0));
         assert_eq!(c.anchors()[0].vertex, 0);
@@ -507,10 +561,16 @@ mod tests {
 
     #[test]
     fn extrapolates_beyond_the_outer_anchors_at_unit_scale() {
-        let ps: Vec<_> = (0..=10).map(|i| Position::new(110.0 + 0.1 * f64::from(i), 30.0)).collect();
+        let ps: Vec<_> = (0..=10)
+            .map(|i| Position::new(110.0 + 0.1 * f64::from(i), 30.0))
+            .collect();
         let seg_km = ps[0].geodesic_m(ps[1]) / 1000.0;
-        let c = Centreline::from_anchors(ps, vec![anchor(2, 80.0), anchor(8, 20.0)], Datums::default())
-            .unwrap();
+        let c = Centreline::from_anchors(
+            ps,
+            vec![anchor(2, 80.0), anchor(8, 20.0)],
+            Datums::default(),
+        )
+        .unwrap();
         assert!((c.vertices()[0].km - (80.0 + 2.0 * seg_km)).abs() < 1e-9);
         assert!((c.vertices()[10].km - (20.0 - 2.0 * seg_km)).abs() < 1e-9);
     }
@@ -535,7 +595,10 @@ mod tests {
     #[test]
     fn bad_vertices_are_rejected_with_their_index() {
         let d = Datums::default();
-        let v = |lon: f64, km: f64| Vertex { position: Position::new(lon, 30.0), km };
+        let v = |lon: f64, km: f64| Vertex {
+            position: Position::new(lon, 30.0),
+            km,
+        };
         assert_eq!(
             Centreline::from_vertices(vec![v(110.0, 5.0)], vec![], d).unwrap_err(),
             CentrelineError::TooFewVertices { found: 1 }
@@ -543,7 +606,11 @@ mod tests {
         assert_eq!(
             Centreline::from_vertices(vec![v(110.0, 5.0), v(110.1, 4.0), v(110.2, 4.5)], vec![], d)
                 .unwrap_err(),
-            CentrelineError::NotMonotone { vertex: 2, previous: 4.0, km: 4.5 }
+            CentrelineError::NotMonotone {
+                vertex: 2,
+                previous: 4.0,
+                km: 4.5
+            }
         );
         assert_eq!(
             Centreline::from_vertices(vec![v(110.0, 5.0), v(110.0, 4.0)], vec![], d).unwrap_err(),

@@ -91,7 +91,10 @@ pub struct DatumsError {
 impl Default for Datums {
     /// Yichang 中水门 at L 1,666 and the Wuhan bridge at L 1,040 (domain brief §1.1, inferred).
     fn default() -> Datums {
-        Datums { yichang_l_km: 1666.0, wuhan_l_km: 1040.0 }
+        Datums {
+            yichang_l_km: 1666.0,
+            wuhan_l_km: 1040.0,
+        }
     }
 }
 
@@ -103,9 +106,15 @@ impl Datums {
             && wuhan_l_km > 0.0
             && wuhan_l_km < yichang_l_km;
         if ok {
-            Ok(Datums { yichang_l_km, wuhan_l_km })
+            Ok(Datums {
+                yichang_l_km,
+                wuhan_l_km,
+            })
         } else {
-            Err(DatumsError { yichang_l_km, wuhan_l_km })
+            Err(DatumsError {
+                yichang_l_km,
+                wuhan_l_km,
+            })
         }
     }
 
@@ -176,7 +185,10 @@ mod tests {
         assert_eq!(d.to_datum(1040.0), DatumKm::new(Datum::Middle, 0.0));
         assert_eq!(d.to_datum(310.0), DatumKm::new(Datum::Lower, 310.0));
         assert_eq!(d.to_datum(-7.0), DatumKm::new(Datum::Lower, -7.0));
-        assert_eq!(d.in_datum(2326.0, Datum::Middle), DatumKm::new(Datum::Middle, 1286.0));
+        assert_eq!(
+            d.in_datum(2326.0, Datum::Middle),
+            DatumKm::new(Datum::Middle, 1286.0)
+        );
     }
 
     #[test]

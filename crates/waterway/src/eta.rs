@@ -38,7 +38,12 @@ pub struct Section {
 impl Section {
     /// A section from `upstream_km` down to `downstream_km`.
     pub fn new(id: &str, name: &str, upstream_km: f64, downstream_km: f64) -> Section {
-        Section { id: id.into(), name: name.into(), upstream_km, downstream_km }
+        Section {
+            id: id.into(),
+            name: name.into(),
+            upstream_km,
+            downstream_km,
+        }
     }
 
     fn length_km(&self) -> f64 {
@@ -74,7 +79,10 @@ pub struct Percentiles {
 /// method, numpy's default: rank `p·(n−1)`). Non-finite and negative samples are ignored;
 /// `None` when nothing is left.
 pub fn percentiles(samples: impl IntoIterator<Item = f64>) -> Option<Percentiles> {
-    let mut xs: Vec<f64> = samples.into_iter().filter(|x| x.is_finite() && *x >= 0.0).collect();
+    let mut xs: Vec<f64> = samples
+        .into_iter()
+        .filter(|x| x.is_finite() && *x >= 0.0)
+        .collect();
     if xs.is_empty() {
         return None;
     }
@@ -86,7 +94,10 @@ pub fn percentiles(samples: impl IntoIterator<Item = f64>) -> Option<Percentiles
         let (a, b) = (xs[lo], xs[hi.min(xs.len() - 1)]);
         a + (rank - lo as f64) * (b - a)
     };
-    Some(Percentiles { p50: q(0.5), p90: q(0.9) })
+    Some(Percentiles {
+        p50: q(0.5),
+        p90: q(0.9),
+    })
 }
 
 /// A bounded history of observations (oldest dropped first).
@@ -199,7 +210,9 @@ fn hours(h: f64) -> TimeDelta {
 #[non_exhaustive]
 pub enum EtaError {
     /// A section's km are not finite or its ends are out of order, or sections overlap.
-    #[error("section {id:?}: ends must be finite, upstream > downstream, and sections must not overlap")]
+    #[error(
+        "section {id:?}: ends must be finite, upstream > downstream, and sections must not overlap"
+    )]
     BadSection {
         /// The section id.
         id: String,
@@ -226,7 +239,9 @@ pub enum EtaError {
     #[error("km must be finite")]
     BadKm,
     /// A stretch has no history and there is no usable current speed to fall back on.
-    #[error("no history for section {section:?} and no usable current speed (need >= {min_kmh} km/h)")]
+    #[error(
+        "no history for section {section:?} and no usable current speed (need >= {min_kmh} km/h)"
+    )]
     NoBasis {
         /// Section id (`""` outside every section).
         section: String,
@@ -263,7 +278,9 @@ impl EtaModel {
     /// of 2 km/h and more; see [`EtaModel::with_capacity`] and [`EtaModel::with_min_speed`].
     pub fn new(mut sections: Vec<Section>, locks: Vec<Lock>) -> Result<EtaModel, EtaError> {
         for s in &sections {
-            let ok = s.upstream_km.is_finite() && s.downstream_km.is_finite() && s.upstream_km > s.downstream_km;
+            let ok = s.upstream_km.is_finite()
+                && s.downstream_km.is_finite()
+                && s.upstream_km > s.downstream_km;
             if !ok {
                 return Err(EtaError::BadSection { id: s.id.clone() });
             }
@@ -271,7 +288,9 @@ impl EtaModel {
         sections.sort_by(|a, b| b.upstream_km.total_cmp(&a.upstream_km));
         for w in sections.windows(2) {
             if w[1].upstream_km > w[0].downstream_km {
-                return Err(EtaError::BadSection { id: w[1].id.clone() });
+                return Err(EtaError::BadSection {
+                    id: w[1].id.clone(),
+                });
             }
         }
         for l in &locks {
@@ -295,17 +314,40 @@ impl EtaModel {
         let m = |km: f64| d.to_unified(DatumKm::new(Datum::Middle, km));
         let l = |km: f64| d.to_unified(DatumKm::new(Datum::Lower, km));
         let sections = vec![
-            Section::new("chongqing-reservoir", "Chongqing – Three Gorges reservoir (to Miaohe)", u(700.0), u(59.0)),
-            Section::new("dam-area", "Dam area: Miaohe – Three Gorges – Gezhouba – Yichang", u(59.0), u(0.0)),
+            Section::new(
+                "chongqing-reservoir",
+                "Chongqing – Three Gorges reservoir (to Miaohe)",
+                u(700.0),
+                u(59.0),
+            ),
+            Section::new(
+                "dam-area",
+                "Dam area: Miaohe – Three Gorges – Gezhouba – Yichang",
+                u(59.0),
+                u(0.0),
+            ),
             Section::new("yichang-wuhan", "Yichang – Wuhan", u(0.0), m(0.0)),
             Section::new("wuhan-nanjing", "Wuhan – Nanjing", m(0.0), l(345.0)),
-            Section::new("nanjing-wusongkou", "Nanjing – Wusongkou and the estuary", l(345.0), l(-60.0)),
+            Section::new(
+                "nanjing-wusongkou",
+                "Nanjing – Wusongkou and the estuary",
+                l(345.0),
+                l(-60.0),
+            ),
         ];
         let locks = vec![
             // Five-step locks ~3 h per ship (3 h 10 min – 4 h); the lift ~40 min.
-            Lock { id: "three-gorges-locks".into(), km: u(45.0), passage_h: 3.5 },
+            Lock {
+                id: "three-gorges-locks".into(),
+                km: u(45.0),
+                passage_h: 3.5,
+            },
             // Gezhouba passage time not found; ~1 h inferred.
-            Lock { id: "gezhouba-locks".into(), km: u(6.0), passage_h: 1.0 },
+            Lock {
+                id: "gezhouba-locks".into(),
+                km: u(6.0),
+                passage_h: 1.0,
+            },
         ];
         // The table above is valid by construction (a test checks it).
         EtaModel::new(sections.clone(), locks.clone()).unwrap_or(EtaModel {
@@ -343,7 +385,12 @@ impl EtaModel {
     }
 
     /// Records a complete transit of a section (hours, excluding lock waits).
-    pub fn record_transit(&mut self, section: &str, direction: Direction, hours: f64) -> Result<(), EtaError> {
+    pub fn record_transit(
+        &mut self,
+        section: &str,
+        direction: Direction,
+        hours: f64,
+    ) -> Result<(), EtaError> {
         check_obs(hours)?;
         let i = self.section_index(section)?;
         let cap = self.capacity;
@@ -352,7 +399,12 @@ impl EtaModel {
     }
 
     /// Records one wait at a lock (hours from joining the queue to entering the lock).
-    pub fn record_lock_wait(&mut self, lock: &str, direction: Direction, hours: f64) -> Result<(), EtaError> {
+    pub fn record_lock_wait(
+        &mut self,
+        lock: &str,
+        direction: Direction,
+        hours: f64,
+    ) -> Result<(), EtaError> {
         check_obs(hours)?;
         let i = self
             .locks
@@ -385,19 +437,32 @@ impl EtaModel {
 
     /// Estimates the time from `from_km` to `to_km` (unified km) for a ship now making
     /// `speed_kmh` over ground (`None` if unknown). Zero when the two coincide.
-    pub fn estimate(&self, from_km: f64, to_km: f64, speed_kmh: Option<f64>) -> Result<Estimate, EtaError> {
+    pub fn estimate(
+        &self,
+        from_km: f64,
+        to_km: f64,
+        speed_kmh: Option<f64>,
+    ) -> Result<Estimate, EtaError> {
         if !(from_km.is_finite() && to_km.is_finite()) {
             return Err(EtaError::BadKm);
         }
         let Some(direction) = Direction::between(from_km, to_km) else {
-            return Ok(Estimate { p50_h: 0.0, p90_h: 0.0, legs: Vec::new(), locks: Vec::new() });
+            return Ok(Estimate {
+                p50_h: 0.0,
+                p90_h: 0.0,
+                legs: Vec::new(),
+                locks: Vec::new(),
+            });
         };
         let (lo, hi) = (from_km.min(to_km), from_km.max(to_km));
         let speed = speed_kmh.filter(|v| v.is_finite() && *v >= self.min_speed_kmh);
         let fallback = |section: &str, km: f64| -> Result<(f64, Basis), EtaError> {
             match speed {
                 Some(v) => Ok((km / v, Basis::CurrentSpeed { kmh: v })),
-                None => Err(EtaError::NoBasis { section: section.into(), min_kmh: self.min_speed_kmh }),
+                None => Err(EtaError::NoBasis {
+                    section: section.into(),
+                    min_kmh: self.min_speed_kmh,
+                }),
             }
         };
         let mut legs = Vec::new();
@@ -418,13 +483,21 @@ impl EtaModel {
                         km,
                         p50_h: p.p50 * f,
                         p90_h: p.p90 * f,
-                        basis: Basis::History { samples: hist.len() },
+                        basis: Basis::History {
+                            samples: hist.len(),
+                        },
                     }
                 }
                 None => {
                     let (h, basis) = fallback(&s.id, km)?;
                     speed_sections.push((s.upstream_km, s.downstream_km));
-                    Leg { section: s.id.clone(), km, p50_h: h, p90_h: h, basis }
+                    Leg {
+                        section: s.id.clone(),
+                        km,
+                        p50_h: h,
+                        p90_h: h,
+                        basis,
+                    }
                 }
             };
             legs.push(leg);
@@ -432,7 +505,13 @@ impl EtaModel {
         let uncovered = (hi - lo) - covered;
         if uncovered > 1e-9 {
             let (h, basis) = fallback("", uncovered)?;
-            legs.push(Leg { section: String::new(), km: uncovered, p50_h: h, p90_h: h, basis });
+            legs.push(Leg {
+                section: String::new(),
+                km: uncovered,
+                p50_h: h,
+                p90_h: h,
+                basis,
+            });
         }
         if direction == Direction::Upstream {
             legs.reverse();
@@ -448,13 +527,31 @@ impl EtaModel {
             }
             let hist = &self.waits[i][slot(direction)];
             let (wait_p50_h, wait_p90_h, basis) = match hist.percentiles() {
-                Some(p) => (p.p50, p.p90, Basis::History { samples: hist.len() }),
+                Some(p) => (
+                    p.p50,
+                    p.p90,
+                    Basis::History {
+                        samples: hist.len(),
+                    },
+                ),
                 None => (0.0, 0.0, Basis::NoData),
             };
-            let in_sections = self.sections.iter().any(|s| s.downstream_km <= l.km && l.km <= s.upstream_km);
-            let on_speed = !in_sections || speed_sections.iter().any(|&(up, down)| down <= l.km && l.km <= up);
+            let in_sections = self
+                .sections
+                .iter()
+                .any(|s| s.downstream_km <= l.km && l.km <= s.upstream_km);
+            let on_speed = !in_sections
+                || speed_sections
+                    .iter()
+                    .any(|&(up, down)| down <= l.km && l.km <= up);
             let passage_h = if on_speed { l.passage_h } else { 0.0 };
-            locks.push(LockLeg { lock: l.id.clone(), wait_p50_h, wait_p90_h, passage_h, basis });
+            locks.push(LockLeg {
+                lock: l.id.clone(),
+                wait_p50_h,
+                wait_p90_h,
+                passage_h,
+                basis,
+            });
         }
         if direction == Direction::Upstream {
             locks.sort_by(|a, b| self.lock_km(&a.lock).total_cmp(&self.lock_km(&b.lock)));
@@ -462,10 +559,21 @@ impl EtaModel {
             locks.sort_by(|a, b| self.lock_km(&b.lock).total_cmp(&self.lock_km(&a.lock)));
         }
         let p50_h = legs.iter().map(|l| l.p50_h).sum::<f64>()
-            + locks.iter().map(|l| l.wait_p50_h + l.passage_h).sum::<f64>();
+            + locks
+                .iter()
+                .map(|l| l.wait_p50_h + l.passage_h)
+                .sum::<f64>();
         let p90_h = legs.iter().map(|l| l.p90_h).sum::<f64>()
-            + locks.iter().map(|l| l.wait_p90_h + l.passage_h).sum::<f64>();
-        Ok(Estimate { p50_h, p90_h, legs, locks })
+            + locks
+                .iter()
+                .map(|l| l.wait_p90_h + l.passage_h)
+                .sum::<f64>();
+        Ok(Estimate {
+            p50_h,
+            p90_h,
+            legs,
+            locks,
+        })
     }
 
     fn lock_km(&self, id: &str) -> f64 {
@@ -474,7 +582,11 @@ impl EtaModel {
 }
 
 fn check_obs(hours: f64) -> Result<(), EtaError> {
-    if hours.is_finite() && hours >= 0.0 { Ok(()) } else { Err(EtaError::BadObservation { hours }) }
+    if hours.is_finite() && hours >= 0.0 {
+        Ok(())
+    } else {
+        Err(EtaError::BadObservation { hours })
+    }
 }
 
 /// ETAs for a voyage: to the next place of interest and to the destination.
@@ -506,7 +618,10 @@ pub fn voyage_eta(
             _ => None,
         },
     };
-    Ok(VoyageEta { next_place, destination })
+    Ok(VoyageEta {
+        next_place,
+        destination,
+    })
 }
 
 fn between(k: f64, a: f64, b: f64) -> bool {
@@ -538,8 +653,15 @@ mod tests {
 
     fn toy() -> EtaModel {
         EtaModel::new(
-            vec![Section::new("a", "A", 300.0, 200.0), Section::new("b", "B", 200.0, 100.0)],
-            vec![Lock { id: "lock".into(), km: 150.0, passage_h: 2.0 }],
+            vec![
+                Section::new("a", "A", 300.0, 200.0),
+                Section::new("b", "B", 200.0, 100.0),
+            ],
+            vec![Lock {
+                id: "lock".into(),
+                km: 150.0,
+                passage_h: 2.0,
+            }],
         )
         .unwrap()
     }
@@ -557,7 +679,10 @@ mod tests {
         // Upstream has no history and no speed: refused, naming the section.
         assert_eq!(
             m.estimate(200.0, 250.0, None).unwrap_err(),
-            EtaError::NoBasis { section: "a".into(), min_kmh: 2.0 }
+            EtaError::NoBasis {
+                section: "a".into(),
+                min_kmh: 2.0
+            }
         );
     }
 
@@ -565,7 +690,8 @@ mod tests {
     fn speed_fallback_adds_lock_passage_and_lock_waits_are_separate() {
         let mut m = toy();
         for h in [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0] {
-            m.record_lock_wait("lock", Direction::Downstream, h).unwrap();
+            m.record_lock_wait("lock", Direction::Downstream, h)
+                .unwrap();
         }
         // 100 km of section b at 20 km/h = 5 h, + passage 2 h, + wait 5.5 / 9.1 h.
         let e = m.estimate(200.0, 100.0, Some(20.0)).unwrap();
@@ -595,9 +721,15 @@ mod tests {
         assert!(close(e.p50_h, 6.0));
         assert_eq!(e.legs.len(), 2);
         assert_eq!(e.legs[1].section, "");
-        assert!(matches!(m.estimate(300.0, 150.0, Some(0.5)), Err(EtaError::NoBasis { .. })));
+        assert!(matches!(
+            m.estimate(300.0, 150.0, Some(0.5)),
+            Err(EtaError::NoBasis { .. })
+        ));
         assert_eq!(m.estimate(10.0, 10.0, None).unwrap().p50_h, 0.0);
-        assert_eq!(m.estimate(f64::NAN, 10.0, None).unwrap_err(), EtaError::BadKm);
+        assert_eq!(
+            m.estimate(f64::NAN, 10.0, None).unwrap_err(),
+            EtaError::BadKm
+        );
     }
 
     #[test]
@@ -609,18 +741,40 @@ mod tests {
         let h = m.transit_history("a", Direction::Downstream).unwrap();
         assert_eq!(h.len(), 3);
         assert_eq!(h.percentiles().unwrap().p50, 2.0);
-        assert!(matches!(m.record_transit("zz", Direction::Downstream, 1.0), Err(EtaError::Unknown { .. })));
-        assert!(matches!(m.record_transit("a", Direction::Downstream, -1.0), Err(EtaError::BadObservation { .. })));
-        assert!(matches!(m.record_lock_wait("a", Direction::Downstream, 1.0), Err(EtaError::Unknown { .. })));
+        assert!(matches!(
+            m.record_transit("zz", Direction::Downstream, 1.0),
+            Err(EtaError::Unknown { .. })
+        ));
+        assert!(matches!(
+            m.record_transit("a", Direction::Downstream, -1.0),
+            Err(EtaError::BadObservation { .. })
+        ));
+        assert!(matches!(
+            m.record_lock_wait("a", Direction::Downstream, 1.0),
+            Err(EtaError::Unknown { .. })
+        ));
     }
 
     #[test]
     fn bad_models_are_refused() {
-        let overlap = EtaModel::new(vec![Section::new("a", "A", 300.0, 200.0), Section::new("b", "B", 250.0, 100.0)], vec![]);
+        let overlap = EtaModel::new(
+            vec![
+                Section::new("a", "A", 300.0, 200.0),
+                Section::new("b", "B", 250.0, 100.0),
+            ],
+            vec![],
+        );
         assert!(matches!(overlap, Err(EtaError::BadSection { .. })));
         let inverted = EtaModel::new(vec![Section::new("a", "A", 100.0, 200.0)], vec![]);
         assert!(matches!(inverted, Err(EtaError::BadSection { .. })));
-        let lock = EtaModel::new(vec![], vec![Lock { id: "l".into(), km: f64::NAN, passage_h: 1.0 }]);
+        let lock = EtaModel::new(
+            vec![],
+            vec![Lock {
+                id: "l".into(),
+                km: f64::NAN,
+                passage_h: 1.0,
+            }],
+        );
         assert!(matches!(lock, Err(EtaError::BadLock { .. })));
     }
 
@@ -630,19 +784,31 @@ mod tests {
         let mut m = EtaModel::yangtze(&d);
         assert_eq!(m.sections().len(), 5);
         // Guoyuan → Yichang ≈ 32 h (domain brief §1.3) recorded for the reservoir section.
-        m.record_transit("chongqing-reservoir", Direction::Downstream, 36.0).unwrap();
-        m.record_lock_wait("three-gorges-locks", Direction::Downstream, 24.0).unwrap();
+        m.record_transit("chongqing-reservoir", Direction::Downstream, 36.0)
+            .unwrap();
+        m.record_lock_wait("three-gorges-locks", Direction::Downstream, 24.0)
+            .unwrap();
         let places = Places::yangtze(&d);
-        let v = voyage_eta(&m, &places, 2296.0, -7.0, Some(20.0), |p| p.kind == PlaceKind::Lock).unwrap();
+        let v = voyage_eta(&m, &places, 2296.0, -7.0, Some(20.0), |p| {
+            p.kind == PlaceKind::Lock
+        })
+        .unwrap();
         let (id, to_lock) = v.next_place.unwrap();
         assert_eq!(places.get(id).unwrap().id, "three-gorges-locks");
         // Reservoir share: (2296 − 1725) / (2366 − 1725) of 36 h, then 14 km of dam area at 20 km/h;
         // the lock's reference km (1711) is where its wait is counted.
         let reservoir = 36.0 * (2296.0 - 1725.0) / (2366.0 - 1725.0);
-        assert!(close(to_lock.p50_h, reservoir + (1725.0 - 1711.0) / 20.0), "{to_lock:?}");
+        assert!(
+            close(to_lock.p50_h, reservoir + (1725.0 - 1711.0) / 20.0),
+            "{to_lock:?}"
+        );
         // Destination: wait 24 h, passages 3.5 + 1 h (dam area on speed), rest on speed.
         let rest = (1725.0 - (-7.0)) / 20.0;
-        assert!(close(v.destination.p50_h, reservoir + rest + 24.0 + 4.5), "{:?}", v.destination);
+        assert!(
+            close(v.destination.p50_h, reservoir + rest + 24.0 + 4.5),
+            "{:?}",
+            v.destination
+        );
         let now = DateTime::<Utc>::from_timestamp(1_751_000_000, 0).unwrap();
         let (a50, a90) = v.destination.arrival(now);
         assert!(a50 > now && a90 >= a50);

@@ -53,7 +53,7 @@ pub mod waterway;
 
 pub use centreline::{Anchor, Centreline, CentrelineError, LineProjection, Position, Vertex};
 pub use datum::{Datum, DatumKm, Datums};
-pub use eta::{EtaError, EtaModel, Estimate};
+pub use eta::{Estimate, EtaError, EtaModel};
 pub use geojson::parse_centreline;
 pub use place::{NearestPlace, Place, PlaceId, PlaceKind, Places};
 pub use voyage::{Direction, Progress};

@@ -35,7 +35,10 @@ pub enum PlaceKind {
 impl PlaceKind {
     /// True for kinds where a ship is expected to stop: ports, anchorages, locks and the lift.
     pub fn is_stopping_place(self) -> bool {
-        matches!(self, PlaceKind::Port | PlaceKind::Anchorage | PlaceKind::Lock | PlaceKind::ShipLift)
+        matches!(
+            self,
+            PlaceKind::Port | PlaceKind::Anchorage | PlaceKind::Lock | PlaceKind::ShipLift
+        )
     }
 }
 
@@ -67,7 +70,14 @@ pub struct Place {
 
 impl Place {
     /// A place spanning `radius_km` either side of `km` along the river and `radius_km` across.
-    pub fn point(id: &str, name: &str, name_zh: &str, kind: PlaceKind, km: f64, radius_km: f64) -> Place {
+    pub fn point(
+        id: &str,
+        name: &str,
+        name_zh: &str,
+        kind: PlaceKind,
+        km: f64,
+        radius_km: f64,
+    ) -> Place {
         Place {
             id: id.into(),
             name: name.into(),
@@ -154,7 +164,9 @@ pub struct NearestPlace {
 #[non_exhaustive]
 pub enum PlaceError {
     /// A km is not finite or the extent does not contain the reference km.
-    #[error("place {id:?}: need finite km with downstream_km <= km <= upstream_km and half_width_m >= 0")]
+    #[error(
+        "place {id:?}: need finite km with downstream_km <= km <= upstream_km and half_width_m >= 0"
+    )]
     BadExtent {
         /// The place's id.
         id: String,
@@ -183,9 +195,11 @@ impl Places {
             return Err(PlaceError::TooMany);
         }
         for p in &items {
-            let finite = p.km.is_finite() && p.upstream_km.is_finite() && p.downstream_km.is_finite();
+            let finite =
+                p.km.is_finite() && p.upstream_km.is_finite() && p.downstream_km.is_finite();
             let ordered = p.downstream_km <= p.km && p.km <= p.upstream_km;
-            if !finite || !ordered || !(p.half_width_m >= 0.0) {
+            let width_ok = p.half_width_m.is_finite() && p.half_width_m >= 0.0;
+            if !finite || !ordered || !width_ok {
                 return Err(PlaceError::BadExtent { id: p.id.clone() });
             }
         }
@@ -208,7 +222,10 @@ impl Places {
 
     /// All places, upstream first.
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = (PlaceId, &Place)> + ExactSizeIterator {
-        self.items.iter().enumerate().map(|(i, p)| (PlaceId(i as u32), p))
+        self.items
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (PlaceId(i as u32), p))
     }
 
     /// How many places there are.
@@ -262,17 +279,20 @@ impl Places {
                 best = Some((i, d, len));
             }
         }
-        best.map(|(i, d, _)| NearestPlace { place: PlaceId(i as u32), distance_km: d })
+        best.map(|(i, d, _)| NearestPlace {
+            place: PlaceId(i as u32),
+            distance_km: d,
+        })
     }
 
     /// The first place strictly ahead of `km` in the direction of travel (by reference km)
     /// that `filter` accepts.
-    pub fn next<'a>(
-        &'a self,
+    pub fn next(
+        &self,
         km: f64,
         direction: Direction,
         mut filter: impl FnMut(&Place) -> bool,
-    ) -> Option<(PlaceId, &'a Place)> {
+    ) -> Option<(PlaceId, &Place)> {
         match direction {
             Direction::Downstream => self.iter().find(|(_, p)| p.km < km && filter(p)),
             Direction::Upstream => self.iter().rev().find(|(_, p)| p.km > km && filter(p)),
@@ -287,22 +307,106 @@ fn builtin_places(d: &Datums) -> Vec<Place> {
     let l = |km: f64| d.to_unified(DatumKm::new(Datum::Lower, km));
     vec![
         // Ports and terminals (km from §1.1; extents inferred).
-        Place::point("chaotianmen-port", "Chongqing Chaotianmen port", "朝天门港", Port, u(660.0), 1.5),
+        Place::point(
+            "chaotianmen-port",
+            "Chongqing Chaotianmen port",
+            "朝天门港",
+            Port,
+            u(660.0),
+            1.5,
+        ),
         Place::point("cuntan-port", "Cuntan port", "寸滩港", Port, u(652.0), 2.0),
-        Place::point("guoyuan-port", "Guoyuan port (ro-ro)", "果园港", Port, u(630.0), 2.5).inferred(),
+        Place::point(
+            "guoyuan-port",
+            "Guoyuan port (ro-ro)",
+            "果园港",
+            Port,
+            u(630.0),
+            2.5,
+        )
+        .inferred(),
         Place::point("fuling-port", "Fuling port", "涪陵港", Port, u(544.0), 2.0).inferred(),
-        Place::point("zhongxian-xinsheng-port", "Zhongxian Xinsheng port", "忠县新生港", Port, u(437.0), 2.0),
+        Place::point(
+            "zhongxian-xinsheng-port",
+            "Zhongxian Xinsheng port",
+            "忠县新生港",
+            Port,
+            u(437.0),
+            2.0,
+        ),
         Place::point("yichang-port", "Yichang port", "宜昌港", Port, u(3.0), 3.0).inferred(),
-        Place::point("jingzhou-port", "Jingzhou port", "荆州港", Port, m(478.0), 3.0).inferred(),
-        Place::point("chenglingji-port", "Yueyang Chenglingji port", "城陵矶港", Port, m(230.0), 3.0).inferred(),
-        Place::point("yangluo-port", "Wuhan Yangluo port", "阳逻港", Port, l(1005.0), 3.0).inferred(),
-        Place::point("jiujiang-port", "Jiujiang port", "九江港", Port, l(810.0), 3.0).inferred(),
+        Place::point(
+            "jingzhou-port",
+            "Jingzhou port",
+            "荆州港",
+            Port,
+            m(478.0),
+            3.0,
+        )
+        .inferred(),
+        Place::point(
+            "chenglingji-port",
+            "Yueyang Chenglingji port",
+            "城陵矶港",
+            Port,
+            m(230.0),
+            3.0,
+        )
+        .inferred(),
+        Place::point(
+            "yangluo-port",
+            "Wuhan Yangluo port",
+            "阳逻港",
+            Port,
+            l(1005.0),
+            3.0,
+        )
+        .inferred(),
+        Place::point(
+            "jiujiang-port",
+            "Jiujiang port",
+            "九江港",
+            Port,
+            l(810.0),
+            3.0,
+        )
+        .inferred(),
         Place::point("wuhu-port", "Wuhu port", "芜湖港", Port, l(436.0), 3.0).inferred(),
-        Place::point("longtan-port", "Nanjing Longtan port", "龙潭港", Port, l(310.0), 3.0),
-        Place::point("zhenjiang-port", "Zhenjiang port", "镇江港", Port, l(265.0), 3.0).inferred(),
-        Place::point("nantong-port", "Nantong port", "南通港", Port, l(110.0), 3.0).inferred(),
-        Place::point("taicang-port", "Taicang port (Haitong Taicang car terminal)", "太仓港", Port, l(50.0), 4.0)
-            .inferred(),
+        Place::point(
+            "longtan-port",
+            "Nanjing Longtan port",
+            "龙潭港",
+            Port,
+            l(310.0),
+            3.0,
+        ),
+        Place::point(
+            "zhenjiang-port",
+            "Zhenjiang port",
+            "镇江港",
+            Port,
+            l(265.0),
+            3.0,
+        )
+        .inferred(),
+        Place::point(
+            "nantong-port",
+            "Nantong port",
+            "南通港",
+            Port,
+            l(110.0),
+            3.0,
+        )
+        .inferred(),
+        Place::point(
+            "taicang-port",
+            "Taicang port (Haitong Taicang car terminal)",
+            "太仓港",
+            Port,
+            l(50.0),
+            4.0,
+        )
+        .inferred(),
         Place::point(
             "waigaoqiao-haitong",
             "Waigaoqiao Haitong International Automobile Terminal",
@@ -333,28 +437,150 @@ fn builtin_places(d: &Datums) -> Vec<Place> {
             2500.0,
         )
         .inferred(),
-        Place::area("three-gorges-locks", "Three Gorges double-line five-step locks", "三峡双线五级船闸", Lock, u(48.2), u(41.8), 3000.0)
-            .inferred(),
-        Place::area("three-gorges-ship-lift", "Three Gorges ship lift", "三峡升船机", ShipLift, u(46.0), u(44.0), 3000.0)
-            .inferred(),
-        Place::area("inter-dam-anchorage", "Anchorage between the two dams", "两坝间锚地", Anchorage, u(32.0), u(14.0), 2500.0)
-            .inferred(),
-        Place::area("gezhouba-locks", "Gezhouba locks", "葛洲坝船闸", Lock, u(7.5), u(4.5), 2500.0).inferred(),
-        Place::area("wusongkou-anchorage", "Wusongkou anchorage", "吴淞口锚地", Anchorage, l(4.0), l(-4.0), 4000.0)
-            .inferred(),
+        Place::area(
+            "three-gorges-locks",
+            "Three Gorges double-line five-step locks",
+            "三峡双线五级船闸",
+            Lock,
+            u(48.2),
+            u(41.8),
+            3000.0,
+        )
+        .inferred(),
+        Place::area(
+            "three-gorges-ship-lift",
+            "Three Gorges ship lift",
+            "三峡升船机",
+            ShipLift,
+            u(46.0),
+            u(44.0),
+            3000.0,
+        )
+        .inferred(),
+        Place::area(
+            "inter-dam-anchorage",
+            "Anchorage between the two dams",
+            "两坝间锚地",
+            Anchorage,
+            u(32.0),
+            u(14.0),
+            2500.0,
+        )
+        .inferred(),
+        Place::area(
+            "gezhouba-locks",
+            "Gezhouba locks",
+            "葛洲坝船闸",
+            Lock,
+            u(7.5),
+            u(4.5),
+            2500.0,
+        )
+        .inferred(),
+        Place::area(
+            "wusongkou-anchorage",
+            "Wusongkou anchorage",
+            "吴淞口锚地",
+            Anchorage,
+            l(4.0),
+            l(-4.0),
+            4000.0,
+        )
+        .inferred(),
         // Bridges.
-        Place::point("fengdu-bridge", "Fengdu Yangtze bridge", "丰都长江大桥", Bridge, u(489.0), 0.5),
-        Place::point("wanzhou-fuma-bridge", "Wanzhou Fuma bridge", "万州驸马长江大桥", Bridge, u(323.0), 0.5).inferred(),
-        Place::point("yunyang-bridge", "Yunyang bridge", "云阳长江大桥", Bridge, u(291.0), 0.5).inferred(),
-        Place::point("shishou-bridge", "Shishou bridge", "石首长江大桥", Bridge, m(374.0), 0.5),
-        Place::point("wuhan-bridge", "Wuhan Yangtze River Bridge", "武汉长江大桥", Bridge, m(0.0), 0.5),
-        Place::point("wuhu-bridge", "Wuhu bridge", "芜湖长江大桥", Bridge, l(432.0), 0.5),
-        Place::point("nanjing-bridge", "Nanjing Yangtze River Bridge", "南京长江大桥", Bridge, l(345.0), 0.5).inferred(),
-        Place::point("jiangyin-bridge", "Jiangyin bridge", "江阴长江大桥", Bridge, l(155.0), 0.5).inferred(),
+        Place::point(
+            "fengdu-bridge",
+            "Fengdu Yangtze bridge",
+            "丰都长江大桥",
+            Bridge,
+            u(489.0),
+            0.5,
+        ),
+        Place::point(
+            "wanzhou-fuma-bridge",
+            "Wanzhou Fuma bridge",
+            "万州驸马长江大桥",
+            Bridge,
+            u(323.0),
+            0.5,
+        )
+        .inferred(),
+        Place::point(
+            "yunyang-bridge",
+            "Yunyang bridge",
+            "云阳长江大桥",
+            Bridge,
+            u(291.0),
+            0.5,
+        )
+        .inferred(),
+        Place::point(
+            "shishou-bridge",
+            "Shishou bridge",
+            "石首长江大桥",
+            Bridge,
+            m(374.0),
+            0.5,
+        ),
+        Place::point(
+            "wuhan-bridge",
+            "Wuhan Yangtze River Bridge",
+            "武汉长江大桥",
+            Bridge,
+            m(0.0),
+            0.5,
+        ),
+        Place::point(
+            "wuhu-bridge",
+            "Wuhu bridge",
+            "芜湖长江大桥",
+            Bridge,
+            l(432.0),
+            0.5,
+        ),
+        Place::point(
+            "nanjing-bridge",
+            "Nanjing Yangtze River Bridge",
+            "南京长江大桥",
+            Bridge,
+            l(345.0),
+            0.5,
+        )
+        .inferred(),
+        Place::point(
+            "jiangyin-bridge",
+            "Jiangyin bridge",
+            "江阴长江大桥",
+            Bridge,
+            l(155.0),
+            0.5,
+        )
+        .inferred(),
         // Datum zeros and reach marks.
-        Place::point("miaohe", "Miaohe (head of the Three Gorges reach)", "庙河", Landmark, u(59.0), 1.0),
-        Place::point("yichang-zhongshuimen", "Yichang Zhongshuimen (U 0)", "宜昌中水门", Landmark, u(0.0), 1.0),
-        Place::point("wusongkou", "Wusongkou (L 0)", "吴淞口", Landmark, l(0.0), 1.0),
+        Place::point(
+            "miaohe",
+            "Miaohe (head of the Three Gorges reach)",
+            "庙河",
+            Landmark,
+            u(59.0),
+            1.0,
+        ),
+        Place::point(
+            "yichang-zhongshuimen",
+            "Yichang Zhongshuimen (U 0)",
+            "宜昌中水门",
+            Landmark,
+            u(0.0),
+            1.0,
+        ),
+        Place::point(
+            "wusongkou",
+            "Wusongkou (L 0)",
+            "吴淞口",
+            Landmark,
+            l(0.0),
+            1.0,
+        ),
     ]
 }
 
@@ -394,9 +620,15 @@ mod tests {
         let n = places.nearest(2230.0).unwrap();
         assert_eq!(places.get(n.place).unwrap().id, "fuling-port");
         assert!((n.distance_km - 18.0).abs() < 1e-9);
-        let next = places.next(2296.0, Direction::Downstream, |p| p.kind == PlaceKind::Lock).unwrap().1;
+        let next = places
+            .next(2296.0, Direction::Downstream, |p| p.kind == PlaceKind::Lock)
+            .unwrap()
+            .1;
         assert_eq!(next.id, "three-gorges-locks");
-        let up = places.next(1711.0, Direction::Upstream, |p| p.kind == PlaceKind::Port).unwrap().1;
+        let up = places
+            .next(1711.0, Direction::Upstream, |p| p.kind == PlaceKind::Port)
+            .unwrap()
+            .1;
         assert_eq!(up.id, "zhongxian-xinsheng-port");
         assert!(places.next(-7.0, Direction::Downstream, |_| true).is_none());
     }
@@ -405,9 +637,15 @@ mod tests {
     fn bad_places_are_refused() {
         let mut p = Place::point("x", "x", "x", PlaceKind::Port, 10.0, 1.0);
         p.upstream_km = 9.0;
-        assert_eq!(Places::new(vec![p]).unwrap_err(), PlaceError::BadExtent { id: "x".into() });
+        assert_eq!(
+            Places::new(vec![p]).unwrap_err(),
+            PlaceError::BadExtent { id: "x".into() }
+        );
         let a = Place::point("x", "x", "x", PlaceKind::Port, 10.0, 1.0);
-        assert_eq!(Places::new(vec![a.clone(), a]).unwrap_err(), PlaceError::DuplicateId { id: "x".into() });
+        assert_eq!(
+            Places::new(vec![a.clone(), a]).unwrap_err(),
+            PlaceError::DuplicateId { id: "x".into() }
+        );
         let nan = Place::point("n", "n", "n", PlaceKind::Port, f64::NAN, 1.0);
         assert!(Places::new(vec![nan]).is_err());
     }

@@ -39,13 +39,19 @@ impl Waterway {
     /// The built-in data are checked by the crate's tests, so this fails only if they are broken.
     pub fn yangtze(datums: Datums) -> Result<Waterway, CentrelineError> {
         let centreline = geojson::builtin(datums)?;
-        Ok(Waterway { centreline, places: Places::yangtze(&datums) })
+        Ok(Waterway {
+            centreline,
+            places: Places::yangtze(&datums),
+        })
     }
 
     /// A user-supplied centre line (GeoJSON, see [`crate::geojson`]) with the built-in places.
     pub fn from_geojson(text: &str, datums: Datums) -> Result<Waterway, CentrelineError> {
         let centreline = geojson::parse_centreline(text, datums)?;
-        Ok(Waterway { centreline, places: Places::yangtze(&datums) })
+        Ok(Waterway {
+            centreline,
+            places: Places::yangtze(&datums),
+        })
     }
 
     /// Replaces the places.

@@ -51,7 +51,10 @@ fn every_anchor_vertex_carries_its_published_km_exactly() {
     let w = yangtze();
     let d = Datums::default();
     for &(id, _, _, datum, km) in WAYPOINTS {
-        let a = w.centreline().anchor(id).unwrap_or_else(|| panic!("anchor {id} missing"));
+        let a = w
+            .centreline()
+            .anchor(id)
+            .unwrap_or_else(|| panic!("anchor {id} missing"));
         assert_eq!(a.published, Some(DatumKm::new(datum, km)), "{id}");
         assert_eq!(a.km, d.to_unified(DatumKm::new(datum, km)), "{id}");
         assert_eq!(w.centreline().vertices()[a.vertex].km, a.km, "{id}");
@@ -74,9 +77,16 @@ fn every_waypoint_projects_to_its_published_km() {
             worst = (err, id);
         }
         assert!(err < 5.0, "{id}: projected {:.2}, published {want}", p.km);
-        assert!(p.offset_m.abs() < 7_000.0, "{id}: offset {:.0} m", p.offset_m);
+        assert!(
+            p.offset_m.abs() < 7_000.0,
+            "{id}: offset {:.0} m",
+            p.offset_m
+        );
         assert_eq!(p.datum_km, d.to_datum(p.km), "{id}");
-        eprintln!("{id:>22}: published {want:7.1}  projected {:7.2}  error {err:5.2} km  offset {:6.0} m", p.km, p.offset_m);
+        eprintln!(
+            "{id:>22}: published {want:7.1}  projected {:7.2}  error {err:5.2} km  offset {:6.0} m",
+            p.km, p.offset_m
+        );
     }
     eprintln!("worst waypoint km error: {:.2} km at {}", worst.0, worst.1);
 }
@@ -97,12 +107,24 @@ fn chainage_spans_the_corridor() {
     let w = yangtze();
     let c = w.centreline();
     assert_eq!(c.upstream_km(), 2326.0); // Chaotianmen U 660
-    assert!(c.downstream_km() < -40.0 && c.downstream_km() > -60.0, "{}", c.downstream_km());
-    assert!(c.vertices().len() > 1_000, "densified: {}", c.vertices().len());
+    assert!(
+        c.downstream_km() < -40.0 && c.downstream_km() > -60.0,
+        "{}",
+        c.downstream_km()
+    );
+    assert!(
+        c.vertices().len() > 1_000,
+        "densified: {}",
+        c.vertices().len()
+    );
     // Geodesic length of the line vs the published span: same order, within 20 %.
     let span = c.upstream_km() - c.downstream_km();
     let ratio = c.length_km() / span;
-    assert!((0.8..1.2).contains(&ratio), "length {:.0} km for {span:.0} km of chainage", c.length_km());
+    assert!(
+        (0.8..1.2).contains(&ratio),
+        "length {:.0} km for {span:.0} km of chainage",
+        c.length_km()
+    );
 }
 
 #[test]
@@ -131,8 +153,16 @@ fn points_offset_across_the_line_report_the_offset() {
             if got.segment != i {
                 continue; // another stretch of river is nearer (a tight bend); not this test's case
             }
-            assert!((got.offset_m - off).abs() < 0.5, "segment {i}: offset {off} gave {}", got.offset_m);
-            assert!((got.km - km).abs() < 0.01, "segment {i}: km {km} gave {}", got.km);
+            assert!(
+                (got.offset_m - off).abs() < 0.5,
+                "segment {i}: offset {off} gave {}",
+                got.offset_m
+            );
+            assert!(
+                (got.km - km).abs() < 0.01,
+                "segment {i}: km {km} gave {}",
+                got.km
+            );
             checked += 1;
         }
     }
@@ -146,7 +176,12 @@ fn right_bank_is_south_on_the_east_flowing_lower_river() {
     let on = w.centreline().position_at(345.0).unwrap();
     let south = w.project(Position::new(on.lon, on.lat - 0.005)).unwrap();
     let north = w.project(Position::new(on.lon, on.lat + 0.005)).unwrap();
-    assert!(south.offset_m > 0.0 && north.offset_m < 0.0, "{} {}", south.offset_m, north.offset_m);
+    assert!(
+        south.offset_m > 0.0 && north.offset_m < 0.0,
+        "{} {}",
+        south.offset_m,
+        north.offset_m
+    );
 }
 
 #[test]
