@@ -61,7 +61,9 @@ impl PositionReport {
 
 pub(super) fn decode(p: &Payload) -> Result<PositionReport, DecodeError> {
     let msg_type = p.uint(0, 6) as u8;
-    need(p, msg_type, 168, "at least 168")?;
+    // 168 bits by the standard. Like gpsd, accept down to 163 (seen in the
+    // wild): the radio status is then the bits that are there.
+    need(p, msg_type, 163, "at least 163 (168 by the standard)")?;
     let (repeat, mmsi) = header(p);
     Ok(PositionReport {
         msg_type,
@@ -78,7 +80,7 @@ pub(super) fn decode(p: &Payload) -> Result<PositionReport, DecodeError> {
         second: second6(p, 137),
         maneuver: na(p.uint(143, 2) as u8, 0),
         raim: p.flag(148),
-        radio: p.uint(149, 19),
+        radio: p.uint(149, p.len_bits().min(168) - 149),
     })
 }
 
@@ -146,13 +148,24 @@ mod tests {
     #[test]
     fn short_payloads_are_a_length_error() {
         assert_eq!(
-            dec("15RTgt0PAso;90TKcjM8h6g208C"),
+            decode(&Payload::from_armored("15RTgt0PAso;90TKcjM8h6g208C", 0).unwrap()),
             Err(DecodeError::Length {
                 msg_type: 1,
                 bits: 162,
-                expected: "at least 168"
+                expected: "at least 163 (168 by the standard)"
             })
         );
+    }
+
+    #[test]
+    fn a_163_bit_report_keeps_the_radio_bits_it_has() {
+        // gpsd's corpus: the same report sent with 163 and 168 bits.
+        let short =
+            decode(&Payload::from_armored("13aIkM@P00PJ@qPNL=e@0?wJ28JO", 5).unwrap()).unwrap();
+        let full = dec("13aIkM@P00PJ@qPNL=e@0?wJ28JO").unwrap();
+        assert_eq!((short.radio, full.radio), (1076, 34463));
+        assert_eq!(short.mmsi, full.mmsi);
+        assert_eq!(decode(&encode(&short).unwrap()).unwrap(), short);
     }
 
     #[test]

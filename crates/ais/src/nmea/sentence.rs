@@ -29,8 +29,8 @@ pub enum SentenceError {
         /// Checksum computed over the bytes between the start and `*`.
         computed: u8,
     },
-    /// Text after the checksum that is not a `,`-separated trailer.
-    #[error("unexpected text after the checksum")]
+    /// Letters or digits straight after the two checksum digits.
+    #[error("letters or digits straight after the checksum")]
     TrailingGarbage,
     /// Not exactly seven fields.
     #[error("expected 7 comma-separated fields, found {0}")]
@@ -174,8 +174,9 @@ fn parse_tag_block(body: &str) -> Result<TagBlock<'_>, TagBlockError> {
 /// Parse one line (surrounding whitespace and CR/LF are ignored).
 ///
 /// Accepted shape: `[\tag block*hh\]!ccVDM,n,m,s,c,payload,f*hh[,trailer]`.
-/// Some receivers append `,`-separated fields after the checksum (gpsd's
-/// corpus has them); they are ignored.
+/// Some receivers append fields after the checksum (`*5B,s36310,d-081`;
+/// gpsd's corpus has them); text after `*hh` that starts with a character
+/// other than a letter or digit is ignored.
 pub fn parse(line: &str) -> Result<Sentence<'_>, SentenceError> {
     let mut line = line.trim();
     if line.is_empty() {
@@ -199,9 +200,11 @@ pub fn parse(line: &str) -> Result<Sentence<'_>, SentenceError> {
         .get(..2)
         .and_then(hex_byte)
         .ok_or_else(|| SentenceError::BadChecksumDigits(lossy(after.get(..2).unwrap_or(after))))?;
-    match after.get(2) {
-        None | Some(b',') => {}
-        Some(_) => return Err(SentenceError::TrailingGarbage),
+    // A trailer after `*hh` (receiver metadata such as `,s1234,d-081`) is
+    // ignored when it starts with a non-alphanumeric character; `*5CX`
+    // is a malformed checksum, not a trailer.
+    if after.get(2).is_some_and(|b| b.is_ascii_alphanumeric()) {
+        return Err(SentenceError::TrailingGarbage);
     }
     let computed = checksum(body.as_bytes());
     if stated != computed {
@@ -344,6 +347,7 @@ mod tests {
     fn accepts_trailers_after_the_checksum() {
         let s = parse("!AIVDM,1,1,,B,:6TMCD1GOS60,0*5B,s36310,d-081,T59.01777335").unwrap();
         assert_eq!(s.payload, ":6TMCD1GOS60");
+        assert!(parse(&format!("{TYPE1}\\x0d\\x0a")).is_ok());
         assert_eq!(
             parse(&format!("{TYPE1}x")),
             Err(SentenceError::TrailingGarbage)
