@@ -61,7 +61,6 @@ struct Projected {
 }
 
 type HeadRow = (i64, String);
-type VehicleRow = (String, Option<String>, String, Option<String>, Option<i32>);
 type EntryRow = (
     i64,
     String,
@@ -136,6 +135,10 @@ impl Store {
     /// Appends `events` in order, all or nothing, with `now` as record time and as the clock
     /// event times are checked against. An event id already recorded with the same content
     /// returns its original receipt; with different content the whole batch is refused.
+    ///
+    /// The transaction reads what it needs in a few set queries, decides everything in memory
+    /// (duplicates, references, lifecycle, chain), then writes in multi-row statements, so a
+    /// batch costs a handful of round trips rather than several per event.
     pub async fn append_batch_at(
         &self,
         events: Vec<Event>,
@@ -163,208 +166,169 @@ impl Store {
                 "SELECT count, hash FROM ledger_head WHERE id = 1 FOR UPDATE",
             ),
         };
+        let ids: Vec<String> = events.iter().map(|e| e.event_id.to_string()).collect();
+        let orgs = distinct(events.iter().map(|e| e.actor.organisation.as_str()));
+        let facilities = distinct(
+            events
+                .iter()
+                .flat_map(|e| [&e.read_point, &e.biz_location])
+                .flatten()
+                .map(|f| f.as_str()),
+        );
+        let voyages = distinct(
+            events
+                .iter()
+                .filter_map(|e| e.subjects.voyage.as_ref())
+                .map(|v| v.as_str()),
+        );
+        let stepped = distinct(
+            events
+                .iter()
+                .filter(|e| e.step.is_some())
+                .flat_map(|e| e.subjects.vins.iter().map(|v| v.as_str())),
+        );
+
         let _writer = self.write_lock.lock().await;
         on_backend!(&self.backend, |pool| {
             let mut tx = pool.begin_with(begin).await?;
-            let (mut count, mut head): HeadRow =
-                sqlx::query_as(head_sql).fetch_one(&mut *tx).await?;
-            let mut receipts: Vec<Receipt> = Vec::with_capacity(events.len());
-            let mut in_batch: HashMap<Uuid, (String, usize)> = HashMap::new();
-            let mut known_orgs: HashSet<String> = HashSet::new();
-            let mut known_facilities: HashSet<String> = HashSet::new();
-            let mut pending: HashMap<Vin, Projected> = HashMap::new();
+            let (count, head): HeadRow = sqlx::query_as(head_sql).fetch_one(&mut *tx).await?;
 
-            for (index, e) in events.iter().enumerate() {
-                let content_hash = e.content_hash();
-                if let Some((earlier_hash, at)) = in_batch.get(&e.event_id) {
-                    if *earlier_hash != content_hash {
-                        return Err(AppendError::Conflict {
-                            event_id: e.event_id,
-                        });
-                    }
-                    let Some(mut dup) = receipts.get(*at).cloned() else {
-                        continue;
-                    };
-                    dup.duplicate = true;
-                    receipts.push(dup);
-                    continue;
+            let mut existing: HashMap<String, (i64, String, String, String)> = HashMap::new();
+            for chunk in ids.chunks(IN_CHUNK) {
+                let mut q = sqlx::QueryBuilder::new(
+                    "SELECT event_id, seq, record_time, hash, content_hash FROM ledger WHERE event_id IN (",
+                );
+                let mut sep = q.separated(", ");
+                for id in chunk {
+                    sep.push_bind(id.as_str());
                 }
-                let existing: Option<(i64, String, String, String)> = sqlx::query_as(
-                    "SELECT seq, record_time, hash, content_hash FROM ledger WHERE event_id = $1",
-                )
-                .bind(e.event_id.to_string())
-                .fetch_optional(&mut *tx)
-                .await?;
-                if let Some((seq, rt, hash, stored_content)) = existing {
-                    if stored_content != content_hash {
-                        return Err(AppendError::Conflict {
-                            event_id: e.event_id,
-                        });
+                q.push(")");
+                let rows: Vec<(String, i64, String, String, String)> =
+                    q.build_query_as().fetch_all(&mut *tx).await?;
+                existing.extend(rows.into_iter().map(|(id, a, b, c, d)| (id, (a, b, c, d))));
+            }
+            let mut known: HashSet<(u8, String)> = HashSet::new();
+            for (kind, table, wanted) in [
+                (0u8, "organisations", &orgs),
+                (1, "facilities", &facilities),
+                (2, "voyages", &voyages),
+            ] {
+                for chunk in wanted.chunks(IN_CHUNK) {
+                    let mut q =
+                        sqlx::QueryBuilder::new(format!("SELECT id FROM {table} WHERE id IN ("));
+                    let mut sep = q.separated(", ");
+                    for id in chunk {
+                        sep.push_bind(*id);
                     }
-                    receipts.push(Receipt {
-                        event_id: e.event_id,
-                        seq,
-                        record_time: rt,
-                        hash,
-                        duplicate: true,
-                    });
-                    continue;
+                    q.push(")");
+                    let rows: Vec<(String,)> = q.build_query_as().fetch_all(&mut *tx).await?;
+                    known.extend(rows.into_iter().map(|(id,)| (kind, id)));
                 }
+            }
+            let mut stored: HashMap<String, Projected> = HashMap::new();
+            for chunk in stepped.chunks(IN_CHUNK) {
+                let mut q = sqlx::QueryBuilder::new(
+                    "SELECT vin, state, held_from, exporter, manufacturer, model_year FROM vehicles WHERE vin IN (",
+                );
+                let mut sep = q.separated(", ");
+                for v in chunk {
+                    sep.push_bind(*v);
+                }
+                q.push(")");
+                let rows: Vec<(
+                    String,
+                    String,
+                    Option<String>,
+                    String,
+                    Option<String>,
+                    Option<i32>,
+                )> = q.build_query_as().fetch_all(&mut *tx).await?;
+                for (vin, st, held, exporter, manufacturer, model_year) in rows {
+                    let status = status_of(&st, held.as_deref())?;
+                    stored.insert(
+                        vin,
+                        Projected {
+                            status,
+                            exporter,
+                            manufacturer,
+                            model_year,
+                        },
+                    );
+                }
+            }
 
-                let org = e.actor.organisation.as_str();
-                if !known_orgs.contains(org) {
-                    let found: Option<(String,)> =
-                        sqlx::query_as("SELECT id FROM organisations WHERE id = $1")
-                            .bind(org)
-                            .fetch_optional(&mut *tx)
-                            .await?;
-                    if found.is_none() {
-                        return Err(AppendError::UnknownOrganisation {
-                            index,
-                            id: org.to_string(),
-                        });
-                    }
-                    known_orgs.insert(org.to_string());
-                }
-                for fac in [&e.read_point, &e.biz_location].into_iter().flatten() {
-                    if known_facilities.contains(fac.as_str()) {
-                        continue;
-                    }
-                    let found: Option<(String,)> =
-                        sqlx::query_as("SELECT id FROM facilities WHERE id = $1")
-                            .bind(fac.as_str())
-                            .fetch_optional(&mut *tx)
-                            .await?;
-                    if found.is_none() {
-                        return Err(AppendError::UnknownFacility {
-                            index,
-                            id: fac.to_string(),
-                        });
-                    }
-                    known_facilities.insert(fac.to_string());
-                }
-                if let Some(voyage) = &e.subjects.voyage {
-                    let found: Option<(String,)> =
-                        sqlx::query_as("SELECT id FROM voyages WHERE id = $1")
-                            .bind(voyage.as_str())
-                            .fetch_optional(&mut *tx)
-                            .await?;
-                    if found.is_none() {
-                        return Err(AppendError::UnknownVoyage {
-                            index,
-                            id: voyage.to_string(),
-                        });
-                    }
-                }
+            let plan = plan_batch(
+                &events,
+                &existing,
+                &known,
+                stored,
+                count,
+                head,
+                &record_time,
+                now,
+            )?;
 
-                if let Some(step) = e.step {
-                    for vin in &e.subjects.vins {
-                        let current = match pending.get(vin) {
-                            Some(p) => Some(p.clone()),
-                            None => {
-                                let row: Option<VehicleRow> = sqlx::query_as(
-                                    "SELECT state, held_from, exporter, manufacturer, model_year \
-                                     FROM vehicles WHERE vin = $1",
-                                )
-                                .bind(vin.as_str())
-                                .fetch_optional(&mut *tx)
-                                .await?;
-                                match row {
-                                    Some((s, held, exporter, manufacturer, model_year)) => {
-                                        Some(Projected {
-                                            status: status_of(&s, held.as_deref())?,
-                                            exporter,
-                                            manufacturer,
-                                            model_year,
-                                        })
-                                    }
-                                    None => None,
-                                }
-                            }
-                        };
-                        let next = project(current, step, vin, org, now).map_err(|error| {
-                            AppendError::Lifecycle {
-                                index,
-                                vin: *vin,
-                                error,
-                            }
-                        })?;
-                        pending.insert(*vin, next);
-                    }
-                }
-
-                let seq = count + 1;
-                let body = e.canonical();
-                let hash = entry_hash(seq, &record_time, &head, &body);
-                let event_time = format_time(e.event_time.with_timezone(&Utc));
-                sqlx::query(
+            for chunk in plan.entries.chunks(ROW_CHUNK) {
+                let mut q = sqlx::QueryBuilder::new(
                     "INSERT INTO ledger (seq, event_id, event_time, record_time, biz_step, \
-                     organisation, content_hash, prev_hash, hash, body) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-                )
-                .bind(seq)
-                .bind(e.event_id.to_string())
-                .bind(&event_time)
-                .bind(&record_time)
-                .bind(&e.biz_step.0)
-                .bind(org)
-                .bind(&content_hash)
-                .bind(&head)
-                .bind(&hash)
-                .bind(&body)
-                .execute(&mut *tx)
-                .await?;
-                for vin in &e.subjects.vins {
-                    sqlx::query(
-                        "INSERT INTO event_vins (vin, event_time, seq) VALUES ($1, $2, $3)",
-                    )
-                    .bind(vin.as_str())
-                    .bind(&event_time)
-                    .bind(seq)
+                     organisation, content_hash, prev_hash, hash, body) ",
+                );
+                q.push_values(chunk, |mut b, r| {
+                    b.push_bind(r.seq)
+                        .push_bind(&r.event_id)
+                        .push_bind(&r.event_time)
+                        .push_bind(&record_time)
+                        .push_bind(&r.biz_step)
+                        .push_bind(&r.organisation)
+                        .push_bind(&r.content_hash)
+                        .push_bind(&r.prev_hash)
+                        .push_bind(&r.hash)
+                        .push_bind(&r.body);
+                });
+                q.build().execute(&mut *tx).await?;
+            }
+            for chunk in plan.index.chunks(ROW_CHUNK * 3) {
+                let mut q =
+                    sqlx::QueryBuilder::new("INSERT INTO event_vins (vin, event_time, seq) ");
+                q.push_values(chunk, |mut b, (vin, event_time, seq)| {
+                    b.push_bind(vin.as_str())
+                        .push_bind(event_time.as_str())
+                        .push_bind(*seq);
+                });
+                q.build().execute(&mut *tx).await?;
+            }
+            for chunk in plan.vehicles.chunks(ROW_CHUNK) {
+                let mut q = sqlx::QueryBuilder::new(
+                    "INSERT INTO vehicles (vin, state, held_from, exporter, manufacturer, \
+                     model_year, last_seq, updated_at) ",
+                );
+                q.push_values(chunk, |mut b, (vin, p, seq)| {
+                    b.push_bind(vin.as_str())
+                        .push_bind(p.status.state.as_str())
+                        .push_bind(p.status.held_from.map(|s| s.as_str()))
+                        .push_bind(&p.exporter)
+                        .push_bind(&p.manufacturer)
+                        .push_bind(p.model_year)
+                        .push_bind(*seq)
+                        .push_bind(&record_time);
+                });
+                q.push(
+                    " ON CONFLICT (vin) DO UPDATE SET state = excluded.state, \
+                     held_from = excluded.held_from, exporter = excluded.exporter, \
+                     manufacturer = excluded.manufacturer, model_year = excluded.model_year, \
+                     last_seq = excluded.last_seq, updated_at = excluded.updated_at",
+                );
+                q.build().execute(&mut *tx).await?;
+            }
+            if !plan.entries.is_empty() {
+                sqlx::query("UPDATE ledger_head SET count = $1, hash = $2 WHERE id = 1")
+                    .bind(plan.count)
+                    .bind(&plan.head)
                     .execute(&mut *tx)
                     .await?;
-                }
-                if e.step.is_some() {
-                    for vin in &e.subjects.vins {
-                        let Some(p) = pending.get(vin) else { continue };
-                        sqlx::query(
-                            "INSERT INTO vehicles (vin, state, held_from, exporter, manufacturer, \
-                             model_year, last_seq, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-                             ON CONFLICT (vin) DO UPDATE SET state = excluded.state, \
-                             held_from = excluded.held_from, exporter = excluded.exporter, \
-                             manufacturer = excluded.manufacturer, model_year = excluded.model_year, \
-                             last_seq = excluded.last_seq, updated_at = excluded.updated_at",
-                        )
-                        .bind(vin.as_str())
-                        .bind(p.status.state.as_str())
-                        .bind(p.status.held_from.map(|s| s.as_str()))
-                        .bind(&p.exporter)
-                        .bind(&p.manufacturer)
-                        .bind(p.model_year)
-                        .bind(seq)
-                        .bind(&record_time)
-                        .execute(&mut *tx)
-                        .await?;
-                    }
-                }
-                in_batch.insert(e.event_id, (content_hash, receipts.len()));
-                receipts.push(Receipt {
-                    event_id: e.event_id,
-                    seq,
-                    record_time: record_time.clone(),
-                    hash: hash.clone(),
-                    duplicate: false,
-                });
-                count = seq;
-                head = hash;
             }
-            sqlx::query("UPDATE ledger_head SET count = $1, hash = $2 WHERE id = 1")
-                .bind(count)
-                .bind(&head)
-                .execute(&mut *tx)
-                .await?;
             tx.commit().await?;
-            Ok(receipts)
+            Ok(plan.receipts)
         })
     }
 
@@ -597,6 +561,170 @@ impl Store {
         }
         Ok(summary)
     }
+}
+
+/// Bind parameters per `IN (...)` list: well under SQLite's and PostgreSQL's limits.
+const IN_CHUNK: usize = 500;
+/// Rows per multi-row INSERT (at most 10 parameters a row).
+const ROW_CHUNK: usize = 500;
+
+fn distinct<'a>(it: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
+    let mut seen = HashSet::new();
+    it.filter(|s| seen.insert(*s)).collect()
+}
+
+/// A ledger row ready to insert.
+struct NewEntry {
+    seq: i64,
+    event_id: String,
+    event_time: String,
+    biz_step: String,
+    organisation: String,
+    content_hash: String,
+    prev_hash: String,
+    hash: String,
+    body: String,
+}
+
+/// Everything one batch writes, decided before any write.
+struct BatchPlan {
+    entries: Vec<NewEntry>,
+    index: Vec<(String, String, i64)>,
+    vehicles: Vec<(String, Projected, i64)>,
+    receipts: Vec<Receipt>,
+    count: i64,
+    head: String,
+}
+
+/// Decides a batch in memory: duplicates and conflicts, references, the lifecycle of every VIN
+/// (later events in the batch see earlier ones), and the chain. The first failing event, in
+/// order, refuses the whole batch.
+#[allow(clippy::too_many_arguments)]
+fn plan_batch(
+    events: &[Event],
+    existing: &HashMap<String, (i64, String, String, String)>,
+    known: &HashSet<(u8, String)>,
+    mut projection: HashMap<String, Projected>,
+    mut count: i64,
+    mut head: String,
+    record_time: &str,
+    now: DateTime<Utc>,
+) -> Result<BatchPlan, AppendError> {
+    let mut plan = BatchPlan {
+        entries: Vec::new(),
+        index: Vec::new(),
+        vehicles: Vec::new(),
+        receipts: Vec::with_capacity(events.len()),
+        count,
+        head: head.clone(),
+    };
+    let mut in_batch: HashMap<Uuid, (String, usize)> = HashMap::new();
+    let mut touched: HashMap<String, i64> = HashMap::new();
+    for (index, e) in events.iter().enumerate() {
+        let content_hash = e.content_hash();
+        let id = e.event_id.to_string();
+        if let Some((earlier_hash, at)) = in_batch.get(&e.event_id) {
+            if *earlier_hash != content_hash {
+                return Err(AppendError::Conflict {
+                    event_id: e.event_id,
+                });
+            }
+            if let Some(mut dup) = plan.receipts.get(*at).cloned() {
+                dup.duplicate = true;
+                plan.receipts.push(dup);
+            }
+            continue;
+        }
+        if let Some((seq, rt, hash, stored_content)) = existing.get(&id) {
+            if *stored_content != content_hash {
+                return Err(AppendError::Conflict {
+                    event_id: e.event_id,
+                });
+            }
+            plan.receipts.push(Receipt {
+                event_id: e.event_id,
+                seq: *seq,
+                record_time: rt.clone(),
+                hash: hash.clone(),
+                duplicate: true,
+            });
+            continue;
+        }
+        let org = e.actor.organisation.as_str();
+        if !known.contains(&(0, org.to_string())) {
+            return Err(AppendError::UnknownOrganisation {
+                index,
+                id: org.to_string(),
+            });
+        }
+        for fac in [&e.read_point, &e.biz_location].into_iter().flatten() {
+            if !known.contains(&(1, fac.to_string())) {
+                return Err(AppendError::UnknownFacility {
+                    index,
+                    id: fac.to_string(),
+                });
+            }
+        }
+        if let Some(v) = &e.subjects.voyage
+            && !known.contains(&(2, v.to_string()))
+        {
+            return Err(AppendError::UnknownVoyage {
+                index,
+                id: v.to_string(),
+            });
+        }
+        let seq = count + 1;
+        if let Some(step) = e.step {
+            for vin in &e.subjects.vins {
+                let current = projection.get(vin.as_str()).cloned();
+                let next = project(current, step, vin, org, now).map_err(|error| {
+                    AppendError::Lifecycle {
+                        index,
+                        vin: *vin,
+                        error,
+                    }
+                })?;
+                projection.insert(vin.to_string(), next);
+                touched.insert(vin.to_string(), seq);
+            }
+        }
+        let body = e.canonical();
+        let hash = entry_hash(seq, record_time, &head, &body);
+        let event_time = format_time(e.event_time.with_timezone(&Utc));
+        for vin in &e.subjects.vins {
+            plan.index.push((vin.to_string(), event_time.clone(), seq));
+        }
+        in_batch.insert(e.event_id, (content_hash.clone(), plan.receipts.len()));
+        plan.receipts.push(Receipt {
+            event_id: e.event_id,
+            seq,
+            record_time: record_time.to_string(),
+            hash: hash.clone(),
+            duplicate: false,
+        });
+        plan.entries.push(NewEntry {
+            seq,
+            event_id: id,
+            event_time,
+            biz_step: e.biz_step.0.clone(),
+            organisation: org.to_string(),
+            content_hash,
+            prev_hash: head,
+            hash: hash.clone(),
+            body,
+        });
+        count = seq;
+        head = hash;
+    }
+    let mut vehicles: Vec<(String, Projected, i64)> = touched
+        .into_iter()
+        .filter_map(|(vin, seq)| projection.remove(&vin).map(|p| (vin, p, seq)))
+        .collect();
+    vehicles.sort_by(|a, b| a.0.cmp(&b.0));
+    plan.vehicles = vehicles;
+    plan.count = count;
+    plan.head = head;
+    Ok(plan)
 }
 
 /// Applies `step` to a vehicle's projection.
