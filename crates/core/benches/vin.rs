@@ -36,6 +36,9 @@ fn bench(c: &mut Criterion) {
     if let Ok(path) = std::env::var("JIANGHAI_VIN_CORPUS_OUT") {
         let _ = std::fs::write(path, vins.join("\n"));
     }
+    // Printed so the peer's count can be compared: both must agree on which VINs are valid.
+    let valid = vins.iter().filter(|v| Vin::parse(v).is_ok()).count();
+    eprintln!("corpus: {} VINs, {valid} valid", vins.len());
     let mut g = c.benchmark_group("vin");
     g.throughput(Throughput::Elements(vins.len() as u64));
     g.bench_function("parse", |b| {

@@ -40,6 +40,11 @@ pub enum VinError {
         "invalid character {character:?} at position {position} (only 0-9 and A-Z are allowed)"
     )]
     InvalidCharacter { character: char, position: usize },
+    /// Position 10 is the model-year code, which never uses `U`, `Z` or `0`.
+    #[error(
+        "model-year code '{found}' at position 10 is not used (U, Z and 0 are never year codes)"
+    )]
+    ModelYearCode { found: char },
     /// Position 9 does not match the weighted mod-11 check digit.
     #[error("check digit at position 9: expected '{expected}', found '{found}'")]
     CheckDigit { expected: char, found: char },
@@ -114,6 +119,11 @@ impl Vin {
                     });
                 }
             }
+        }
+        if matches!(out[9], b'U' | b'Z' | b'0') {
+            return Err(VinError::ModelYearCode {
+                found: out[9] as char,
+            });
         }
         // Every character is legal here, so the transliteration cannot fail.
         let expected = check_digit(&out).ok_or(VinError::InvalidCharacter {
@@ -343,6 +353,10 @@ mod tests {
                 found: '6'
             })
         );
+        assert_eq!(
+            Vin::parse("LRW3E7FS5UC695355"),
+            Err(VinError::ModelYearCode { found: 'U' })
+        );
         // Multi-byte characters count as one position each.
         assert_eq!(
             Vin::parse("LRW3E7FS5PC69535é"),
@@ -407,10 +421,22 @@ mod tests {
         )
     }
 
+    /// Legal VIN bodies: position 10 holds a year code.
+    fn body() -> impl Strategy<Value = Vec<char>> {
+        let year =
+            prop::sample::select("123456789ABCDEFGHJKLMNPRSTVWXY".chars().collect::<Vec<_>>());
+        (
+            prop::collection::vec(legal_char(), 9),
+            year,
+            prop::collection::vec(legal_char(), 7),
+        )
+            .prop_map(|(a, y, b)| a.into_iter().chain([y]).chain(b).collect())
+    }
+
     proptest! {
         #[test]
         fn completed_vins_parse_and_every_single_substitution_at_9_fails(
-            chars in prop::collection::vec(legal_char(), 17)
+            chars in body()
         ) {
             let body: String = chars.iter().collect();
             let vin = Vin::with_check_digit(&body).expect("legal characters");
@@ -433,7 +459,7 @@ mod tests {
 
         #[test]
         fn a_valid_vin_roundtrips_through_its_string(
-            chars in prop::collection::vec(legal_char(), 17)
+            chars in body()
         ) {
             let vin = Vin::with_check_digit(&chars.iter().collect::<String>()).expect("legal");
             prop_assert_eq!(Vin::parse(&vin.to_string().to_lowercase()), Ok(vin));

@@ -40,35 +40,46 @@ const RAW_DDL: &str = "CREATE TABLE IF NOT EXISTS bench_raw (seq BIGINT PRIMARY 
     event_id TEXT NOT NULL UNIQUE, event_time TEXT NOT NULL, record_time TEXT NOT NULL, \
     biz_step TEXT NOT NULL, organisation TEXT NOT NULL, content_hash TEXT NOT NULL, \
     prev_hash TEXT NOT NULL, hash TEXT NOT NULL, body TEXT NOT NULL)";
-const RAW_INSERT: &str = "INSERT INTO bench_raw (seq, event_id, event_time, record_time, \
-    biz_step, organisation, content_hash, prev_hash, hash, body) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
 
 static RAW_SEQ: AtomicU64 = AtomicU64::new(1);
 
+/// The ceiling: the same rows in one multi-row INSERT per transaction, nothing else.
 macro_rules! raw_insert {
     ($pool:expr, $n:expr) => {{
+        let rows: Vec<(i64, String, String, String, String)> = (0..$n)
+            .map(|_| {
+                let e = observation();
+                let body = e.canonical();
+                let seq = RAW_SEQ.fetch_add(1, Ordering::Relaxed) as i64;
+                let hash = jianghai_core::ledger::sha256_hex(body.as_bytes());
+                (
+                    seq,
+                    e.event_id.to_string(),
+                    e.biz_step.0.clone(),
+                    hash,
+                    body,
+                )
+            })
+            .collect();
+        let now = jianghai_core::ledger::format_time(Utc::now());
         let mut tx = $pool.begin().await.expect("begin");
-        for _ in 0..$n {
-            let e = observation();
-            let body = e.canonical();
-            let seq = RAW_SEQ.fetch_add(1, Ordering::Relaxed) as i64;
-            let hash = jianghai_core::ledger::sha256_hex(body.as_bytes());
-            sqlx::query(RAW_INSERT)
-                .bind(seq)
-                .bind(e.event_id.to_string())
-                .bind(jianghai_core::ledger::format_time(Utc::now()))
-                .bind(jianghai_core::ledger::format_time(Utc::now()))
-                .bind(&e.biz_step.0)
-                .bind("bench-port")
-                .bind(&hash)
-                .bind(&hash)
-                .bind(&hash)
-                .bind(&body)
-                .execute(&mut *tx)
-                .await
-                .expect("insert");
-        }
+        let mut q = sqlx::QueryBuilder::new(
+            "INSERT INTO bench_raw (seq, event_id, event_time, record_time, biz_step, \
+             organisation, content_hash, prev_hash, hash, body) ",
+        );
+        q.push_values(&rows, |mut b, (seq, id, step, hash, body)| {
+            b.push_bind(*seq)
+                .push_bind(id.as_str())
+                .push_bind(now.as_str())
+                .push_bind(now.as_str())
+                .push_bind(step.as_str())
+                .push_bind("bench-port")
+                .push_bind(hash.as_str())
+                .push_bind(hash.as_str())
+                .push_bind(hash.as_str())
+                .push_bind(body.as_str());
+        });
+        q.build().execute(&mut *tx).await.expect("insert");
         tx.commit().await.expect("commit");
     }};
 }

@@ -61,6 +61,14 @@ struct Projected {
 }
 
 type HeadRow = (i64, String);
+type StoredVehicleRow = (
+    String,
+    String,
+    Option<String>,
+    String,
+    Option<String>,
+    Option<i32>,
+);
 type EntryRow = (
     i64,
     String,
@@ -235,14 +243,7 @@ impl Store {
                     sep.push_bind(*v);
                 }
                 q.push(")");
-                let rows: Vec<(
-                    String,
-                    String,
-                    Option<String>,
-                    String,
-                    Option<String>,
-                    Option<i32>,
-                )> = q.build_query_as().fetch_all(&mut *tx).await?;
+                let rows: Vec<StoredVehicleRow> = q.build_query_as().fetch_all(&mut *tx).await?;
                 for (vin, st, held, exporter, manufacturer, model_year) in rows {
                     let status = status_of(&st, held.as_deref())?;
                     stored.insert(
