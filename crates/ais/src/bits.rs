@@ -115,12 +115,42 @@ impl Payload {
         self.len == 0
     }
 
+    /// Empty the payload, keeping the buffer (and the zero invariant).
+    pub fn clear(&mut self) {
+        let used = self.len.div_ceil(8).min(MAX_BYTES);
+        for b in self.bytes.iter_mut().take(used) {
+            *b = 0;
+        }
+        self.len = 0;
+    }
+
     /// Append armoured characters.
     pub(crate) fn push_armored(&mut self, text: &[u8]) -> Result<(), PayloadError> {
         if self.len + text.len() * 6 > MAX_PAYLOAD_BITS {
             return Err(PayloadError::TooLong);
         }
-        for (offset, &byte) in text.iter().enumerate() {
+        let mut done = 0;
+        if self.len % 8 == 0 {
+            // Fast path: four characters are exactly three bytes.
+            while let Some(chunk) = text.get(done..done + 4) {
+                let mut w: u32 = 0;
+                for (k, &byte) in chunk.iter().enumerate() {
+                    let v = unarmor(byte).ok_or(PayloadError::InvalidCharacter {
+                        offset: done + k,
+                        byte,
+                    })?;
+                    w = (w << 6) | u32::from(v);
+                }
+                let at = self.len / 8;
+                if let Some(dst) = self.bytes.get_mut(at..at + 3) {
+                    let be = w.to_be_bytes();
+                    dst.copy_from_slice(&be[1..]);
+                }
+                self.len += 24;
+                done += 4;
+            }
+        }
+        for (offset, &byte) in text.iter().enumerate().skip(done) {
             let v = unarmor(byte).ok_or(PayloadError::InvalidCharacter { offset, byte })?;
             self.put(u64::from(v), 6);
         }
@@ -202,6 +232,13 @@ impl Payload {
             return 0;
         }
         let first = start / 8;
+        let mask = (1u64 << width) - 1;
+        if let Some(window) = self.bytes.get(first..first + 8) {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(window);
+            let shift = 64 - (start % 8) - width;
+            return ((u64::from_be_bytes(w) >> shift) & mask) as u32;
+        }
         let last = (start + width - 1) / 8;
         let mut acc: u64 = 0;
         for i in first..=last {
@@ -209,7 +246,7 @@ impl Payload {
         }
         let total = (last - first + 1) * 8;
         let shift = total - (start % 8) - width;
-        ((acc >> shift) & ((1u64 << width) - 1)) as u32
+        ((acc >> shift) & mask) as u32
     }
 
     /// Read a two's complement signed field. `width` must be 1–32.
@@ -348,6 +385,22 @@ mod tests {
         let (s, fill) = p.to_armored();
         let q = Payload::from_armored(&s, fill).unwrap();
         assert_eq!(p, q);
+    }
+
+    #[test]
+    fn fast_and_slow_armouring_agree() {
+        let text = "177KQJ5000G?tO`K>RA1wUbN0TKH";
+        let fast = Payload::from_armored(text, 0).unwrap();
+        let mut slow = Payload::new();
+        slow.push_uint(0, 2);
+        slow.push_armored(text.as_bytes()).unwrap();
+        for i in 0..fast.len_bits() {
+            assert_eq!(fast.uint(i, 1), slow.uint(i + 2, 1), "bit {i}");
+        }
+        let mut reused = slow.clone();
+        reused.clear();
+        reused.push_armored(text.as_bytes()).unwrap();
+        assert_eq!(reused, fast);
     }
 
     #[test]

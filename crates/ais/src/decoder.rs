@@ -8,6 +8,7 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
+use crate::bits::Payload;
 use crate::message::{self, DecodeError, Message, StaticDataReport};
 use crate::nmea::{self, Assembled, Assembler, AssemblerConfig, AssemblyError, SentenceError};
 use crate::text::AisText;
@@ -77,6 +78,8 @@ pub struct Decoder {
     config: DecoderConfig,
     assembler: Assembler,
     names: VecDeque<PendingName>,
+    /// Reused payload buffer: single fragments are decoded from here.
+    scratch: Payload,
 }
 
 impl Default for Decoder {
@@ -93,6 +96,7 @@ impl Decoder {
             config,
             assembler: Assembler::new(config.assembler),
             names: VecDeque::new(),
+            scratch: Payload::new(),
         }
     }
 
@@ -150,32 +154,43 @@ impl Decoder {
         sentence: &nmea::Sentence<'_>,
         now: Duration,
     ) -> Result<Option<Decoded>, DecoderError> {
-        match self.assembler.handle_sentence(sentence, now)? {
-            Some(assembled) => Ok(self.handle_payload(assembled, now)?),
-            None => Ok(None),
-        }
+        let Some(assembled) = self
+            .assembler
+            .handle_sentence(sentence, now, &mut self.scratch)?
+        else {
+            return Ok(None);
+        };
+        let message = message::decode(&self.scratch)?;
+        Ok(self.handle_message(message, assembled, now))
     }
 
-    /// Decode a complete payload and join type 24 parts.
+    /// Decode a complete payload (assembled elsewhere) and join type 24 parts.
     pub fn handle_payload(
         &mut self,
+        payload: &Payload,
         assembled: Assembled,
         now: Duration,
     ) -> Result<Option<Decoded>, DecodeError> {
-        let message = message::decode(&assembled.payload)?;
+        let message = message::decode(payload)?;
+        Ok(self.handle_message(message, assembled, now))
+    }
+
+    fn handle_message(
+        &mut self,
+        message: Message,
+        assembled: Assembled,
+        now: Duration,
+    ) -> Option<Decoded> {
         let message = match message {
-            Message::StaticData(report) => match self.join(report, now) {
-                Some(joined) => Message::StaticData(joined),
-                None => return Ok(None),
-            },
+            Message::StaticData(report) => Message::StaticData(self.join(report, now)?),
             other => other,
         };
-        Ok(Some(Decoded {
+        Some(Decoded {
             message,
             unix_time: assembled.unix_time,
             channel: assembled.channel,
             own_ship: assembled.own_ship,
-        }))
+        })
     }
 
     /// Part A: remember the name, emit nothing. Part B: emit, with the name

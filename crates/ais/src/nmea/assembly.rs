@@ -66,11 +66,10 @@ pub enum AssemblyError {
     Payload(#[from] PayloadError),
 }
 
-/// A complete message payload with the metadata of its fragments.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What the fragments of a complete message said about it; the message
+/// bits are in the caller's buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Assembled {
-    /// The message bits, fill removed.
-    pub payload: Payload,
     /// Receiver time from the first tag block that had a `c:` field.
     pub unix_time: Option<i64>,
     /// Radio channel of the fragments.
@@ -140,18 +139,21 @@ impl Assembler {
         self.evicted += (before - self.pending.len()) as u64;
     }
 
-    /// Feed one fragment. Returns the complete payload when this fragment
-    /// completes a message, `Ok(None)` while a group is still incomplete.
+    /// Feed one fragment. When it completes a message, the payload is left
+    /// in `out` (the caller's buffer, reused across calls) and its metadata
+    /// returned; `Ok(None)` while a group is still incomplete.
     pub fn handle_sentence(
         &mut self,
         s: &Sentence<'_>,
         now: Duration,
+        out: &mut Payload,
     ) -> Result<Option<Assembled>, AssemblyError> {
         let unix_time = s.tag_block.and_then(|t| t.unix_time);
         if s.fragment_count == 1 {
-            let payload = Payload::from_armored(s.payload, s.fill_bits)?;
+            out.clear();
+            out.push_armored(s.payload.as_bytes())?;
+            out.drop_fill(s.fill_bits)?;
             return Ok(Some(Assembled {
-                payload,
                 unix_time,
                 channel: s.channel,
                 own_ship: s.own_ship,
@@ -220,8 +222,8 @@ impl Assembler {
         group.received += 1;
         group.unix_time = group.unix_time.or(unix_time);
         if group.received == group.count {
+            out.clone_from(&group.payload);
             return Ok(Some(Assembled {
-                payload: *group.payload,
                 unix_time: group.unix_time,
                 channel: group.channel,
                 own_ship: s.own_ship,
@@ -241,8 +243,14 @@ mod tests {
         "!AIVDM,2,1,1,A,55?MbV02;H;s<HtKR20EHE:0@T4@Dn2222222216L961O5Gf0NSQEp6ClRp8,0*1C";
     const T5_2: &str = "!AIVDM,2,2,1,A,88888888880,2*25";
 
-    fn feed(a: &mut Assembler, line: &str, secs: u64) -> Result<Option<Assembled>, AssemblyError> {
-        a.handle_sentence(&parse(line).unwrap(), Duration::from_secs(secs))
+    fn feed(
+        a: &mut Assembler,
+        line: &str,
+        secs: u64,
+    ) -> Result<Option<(Assembled, Payload)>, AssemblyError> {
+        let mut out = Payload::new();
+        let done = a.handle_sentence(&parse(line).unwrap(), Duration::from_secs(secs), &mut out)?;
+        Ok(done.map(|m| (m, out)))
     }
 
     #[test]
@@ -250,9 +258,9 @@ mod tests {
         let mut a = Assembler::default();
         assert_eq!(feed(&mut a, T5_1, 0), Ok(None));
         assert_eq!(a.pending(), 1);
-        let done = feed(&mut a, T5_2, 1).unwrap().unwrap();
-        assert_eq!(done.payload.len_bits(), 60 * 6 + 11 * 6 - 2);
-        assert_eq!(done.payload.uint(0, 6), 5);
+        let (_, payload) = feed(&mut a, T5_2, 1).unwrap().unwrap();
+        assert_eq!(payload.len_bits(), 60 * 6 + 11 * 6 - 2);
+        assert_eq!(payload.uint(0, 6), 5);
         assert_eq!(a.pending(), 0);
     }
 
