@@ -40,14 +40,27 @@ pub enum PayloadError {
     },
 }
 
+/// 6-bit value of each armoured character; 0xFF marks a byte outside the
+/// armouring alphabet.
+const UNARMOR: [u8; 256] = {
+    let mut t = [0xFFu8; 256];
+    let mut b = 0;
+    while b < 256 {
+        if b >= 48 && b <= 87 {
+            t[b] = (b - 48) as u8;
+        } else if b >= 96 && b <= 119 {
+            t[b] = (b - 56) as u8;
+        }
+        b += 1;
+    }
+    t
+};
+
 /// Decode one armoured character to its 6-bit value.
 #[inline]
 pub(crate) fn unarmor(byte: u8) -> Option<u8> {
-    match byte {
-        48..=87 => Some(byte - 48),
-        96..=119 => Some(byte - 56),
-        _ => None,
-    }
+    let v = UNARMOR[usize::from(byte)];
+    if v == 0xFF { None } else { Some(v) }
 }
 
 /// Encode a 6-bit value (0–63) as an armoured character.
@@ -130,7 +143,7 @@ impl Payload {
             return Err(PayloadError::TooLong);
         }
         let mut done = 0;
-        if self.len % 8 == 0 {
+        if self.len.is_multiple_of(8) {
             // Fast path: four characters are exactly three bytes.
             while let Some(chunk) = text.get(done..done + 4) {
                 let mut w: u32 = 0;

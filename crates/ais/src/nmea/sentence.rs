@@ -193,9 +193,26 @@ pub fn parse(line: &str) -> Result<Sentence<'_>, SentenceError> {
         Some(b'!') | Some(b'$') => {}
         _ => return Err(SentenceError::NoStart),
     }
-    let star = line.find('*').ok_or(SentenceError::MissingChecksum)?;
-    let body = &line[1..star];
-    let after = &bytes[star + 1..];
+    // One pass: XOR checksum, comma positions, and the '*'.
+    let mut commas = [0usize; 6];
+    let mut n_commas = 0usize;
+    let mut computed = 0u8;
+    let mut star = None;
+    for (i, &b) in bytes.iter().enumerate().skip(1) {
+        if b == b'*' {
+            star = Some(i);
+            break;
+        }
+        computed ^= b;
+        if b == b',' {
+            if let Some(slot) = commas.get_mut(n_commas) {
+                *slot = i;
+            }
+            n_commas += 1;
+        }
+    }
+    let star = star.ok_or(SentenceError::MissingChecksum)?;
+    let after = bytes.get(star + 1..).unwrap_or(&[]);
     let stated = after
         .get(..2)
         .and_then(hex_byte)
@@ -206,28 +223,21 @@ pub fn parse(line: &str) -> Result<Sentence<'_>, SentenceError> {
     if after.get(2).is_some_and(|b| b.is_ascii_alphanumeric()) {
         return Err(SentenceError::TrailingGarbage);
     }
-    let computed = checksum(body.as_bytes());
     if stated != computed {
         return Err(SentenceError::ChecksumMismatch { stated, computed });
     }
-
-    let mut fields = body.split(',');
-    let mut next = || fields.next();
-    let (
-        Some(address),
-        Some(count),
-        Some(number),
-        Some(seq),
-        Some(chan),
-        Some(payload),
-        Some(fill),
-    ) = (next(), next(), next(), next(), next(), next(), next())
-    else {
-        return Err(SentenceError::FieldCount(body.split(',').count()));
-    };
-    if next().is_some() {
-        return Err(SentenceError::FieldCount(body.split(',').count()));
+    if n_commas != 6 {
+        return Err(SentenceError::FieldCount(n_commas + 1));
     }
+    let [c0, c1, c2, c3, c4, c5] = commas;
+    let field = |a: usize, b: usize| line.get(a + 1..b).unwrap_or("");
+    let address = line.get(1..c0).unwrap_or("");
+    let count = field(c0, c1);
+    let number = field(c1, c2);
+    let seq = field(c2, c3);
+    let chan = field(c3, c4);
+    let payload = field(c4, c5);
+    let fill = field(c5, star);
 
     let (talker, own_ship) = match address.as_bytes() {
         [a, b, b'V', b'D', b'M'] => ([*a, *b], false),
