@@ -13,10 +13,12 @@
 //! # Ok(()) }
 //! ```
 
+mod access;
 mod error;
 mod ledger;
 mod migrations;
 mod registry;
+mod scoped;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -26,8 +28,29 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
 
+pub use access::{
+    AuditEntry, Bearer, DeviceKind, DeviceRecord, MemberScope, Role, Throttle, TokenOwner,
+    TokenRecord, TokenUnusable, UserRecord,
+};
 pub use error::{AppendError, OpenError, StoreError, VerifyError};
 pub use ledger::{MAX_BATCH, Receipt, Recorded, VehicleRecord};
+pub use scoped::{OrgScope, ShipmentError, ShipmentScope, VehicleScope, VoyageScope};
+
+/// One page of a listing, and the cursor of the next page (`None` on the last).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<String>,
+}
+
+impl<T> Default for Page<T> {
+    fn default() -> Self {
+        Page {
+            items: Vec::new(),
+            next: None,
+        }
+    }
+}
 
 /// The engine behind a [`Store`].
 #[derive(Debug, Clone)]

@@ -95,6 +95,72 @@ CREATE TRIGGER ledger_no_truncate BEFORE TRUNCATE ON ledger
 FOR EACH STATEMENT EXECUTE FUNCTION ledger_append_only();
 "#;
 
+/// Version 2: who may do what. Users, API tokens (stored as SHA-256 of the secret, owned by a
+/// user or a device), devices, shipments and their VINs, the audit log and login throttling.
+/// Booleans are nullable times (`disabled_at`, `revoked_at`), so both engines read them alike.
+const ACCESS: &str = r#"
+CREATE TABLE users (
+    id            TEXT PRIMARY KEY,
+    organisation  TEXT NOT NULL REFERENCES organisations(id),
+    username      TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL,
+    role          TEXT NOT NULL CHECK (role IN ('admin', 'operator', 'viewer')),
+    created_at    TEXT NOT NULL,
+    disabled_at   TEXT
+);
+CREATE INDEX users_by_organisation ON users(organisation, id);
+CREATE TABLE devices (
+    id           TEXT PRIMARY KEY,
+    organisation TEXT NOT NULL REFERENCES organisations(id),
+    kind         TEXT NOT NULL CHECK (kind IN ('sensor', 'camera', 'ais_receiver', 'e_seal')),
+    name         TEXT NOT NULL,
+    created_at   TEXT NOT NULL,
+    disabled_at  TEXT
+);
+CREATE INDEX devices_by_organisation ON devices(organisation, id);
+CREATE TABLE api_tokens (
+    id          TEXT PRIMARY KEY,
+    secret_hash TEXT NOT NULL UNIQUE,
+    user_id     TEXT REFERENCES users(id),
+    device_id   TEXT REFERENCES devices(id),
+    name        TEXT NOT NULL,
+    created_at  TEXT NOT NULL,
+    expires_at  TEXT,
+    revoked_at  TEXT,
+    CHECK ((user_id IS NULL) <> (device_id IS NULL))
+);
+CREATE INDEX api_tokens_by_user ON api_tokens(user_id, id);
+CREATE TABLE shipments (
+    id                  TEXT PRIMARY KEY,
+    exporter            TEXT NOT NULL REFERENCES organisations(id),
+    destination_country TEXT NOT NULL,
+    created_at          TEXT NOT NULL
+);
+CREATE INDEX shipments_by_exporter ON shipments(exporter, id);
+CREATE TABLE shipment_vins (
+    shipment TEXT NOT NULL REFERENCES shipments(id),
+    vin      TEXT NOT NULL,
+    PRIMARY KEY (shipment, vin)
+);
+CREATE TABLE audit_log (
+    id           TEXT PRIMARY KEY,
+    at           TEXT NOT NULL,
+    organisation TEXT,
+    principal    TEXT,
+    method       TEXT NOT NULL,
+    route        TEXT NOT NULL,
+    object       TEXT NOT NULL,
+    status       INTEGER NOT NULL,
+    request_id   TEXT
+);
+CREATE TABLE login_throttle (
+    key          TEXT PRIMARY KEY,
+    failures     BIGINT NOT NULL,
+    first_at     TEXT NOT NULL,
+    locked_until TEXT
+);
+"#;
+
 fn migration(version: i64, description: &'static str, sql: String) -> Migration {
     Migration::new(
         version,
@@ -107,18 +173,20 @@ fn migration(version: i64, description: &'static str, sql: String) -> Migration 
 
 /// Migrations for SQLite.
 pub fn sqlite() -> Migrator {
-    Migrator::with_migrations(vec![migration(
-        1,
-        "ledger and registry",
-        format!("{COMMON}{SQLITE_GUARDS}"),
-    )])
+    Migrator::with_migrations(vec![
+        migration(1, "ledger and registry", format!("{COMMON}{SQLITE_GUARDS}")),
+        migration(2, "access", ACCESS.to_string()),
+    ])
 }
 
 /// Migrations for PostgreSQL.
 pub fn postgres() -> Migrator {
-    Migrator::with_migrations(vec![migration(
-        1,
-        "ledger and registry",
-        format!("{COMMON}{POSTGRES_GUARDS}"),
-    )])
+    Migrator::with_migrations(vec![
+        migration(
+            1,
+            "ledger and registry",
+            format!("{COMMON}{POSTGRES_GUARDS}"),
+        ),
+        migration(2, "access", ACCESS.to_string()),
+    ])
 }

@@ -9,11 +9,11 @@ use sqlx::Row;
 
 use crate::{Store, StoreError, on_backend};
 
-fn ident(s: String) -> Result<Ident, StoreError> {
+pub(crate) fn ident(s: String) -> Result<Ident, StoreError> {
     Ident::parse(&s).map_err(|e| StoreError::Corrupt(format!("identifier {s:?}: {e}")))
 }
 
-fn exists_error(e: sqlx::Error, what: &'static str, id: &Ident) -> StoreError {
+pub(crate) fn exists_error(e: sqlx::Error, what: &'static str, id: &str) -> StoreError {
     match &e {
         sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Exists {
             what,
@@ -40,7 +40,7 @@ impl Store {
         .bind(&now)
         .execute(pool)
         .await
-        .map_err(|e| exists_error(e, "organisation", &org.id))
+        .map_err(|e| exists_error(e, "organisation", org.id.as_str()))
         .map(drop)?);
         Ok(())
     }
@@ -107,7 +107,7 @@ impl Store {
         .bind(f.position.map(|p| p.lon))
         .execute(pool)
         .await
-        .map_err(|e| exists_error(e, "facility", &f.id)).map(drop)?
+        .map_err(|e| exists_error(e, "facility", f.id.as_str())).map(drop)?
         });
         Ok(())
     }
@@ -152,7 +152,7 @@ impl Store {
         .bind(v.imo.map(i64::from))
         .execute(pool)
         .await
-        .map_err(|e| exists_error(e, "vessel", &v.id)).map(drop)?
+        .map_err(|e| exists_error(e, "vessel", v.id.as_str())).map(drop)?
         });
         Ok(())
     }
@@ -168,7 +168,7 @@ impl Store {
         .bind(v.destination.as_str())
         .execute(pool)
         .await
-        .map_err(|e| exists_error(e, "voyage", &v.id))
+        .map_err(|e| exists_error(e, "voyage", v.id.as_str()))
         .map(drop)?);
         Ok(())
     }

@@ -38,6 +38,11 @@ conformance!(
     hold_and_release,
     ledger_refuses_update_and_delete,
     tampering_is_caught,
+    users_tokens_and_devices,
+    login_throttle_locks_and_resets,
+    audit_log_pages,
+    scopes_narrow_reads,
+    shipments_are_all_or_nothing,
 );
 
 async fn registers_and_reads_back(store: &Store) {
@@ -450,4 +455,369 @@ async fn tampering_is_caught(store: &Store) {
         let err = s.verify().await.expect_err(what);
         assert!(check(&err), "{what}: unexpected verdict: {err}");
     }
+}
+
+fn user_record(name: &str, org: &str) -> jianghai_store::UserRecord {
+    jianghai_store::UserRecord {
+        id: uuid::Uuid::now_v7(),
+        organisation: id(org),
+        username: name.into(),
+        password_hash: "$argon2id$stub".into(),
+        role: jianghai_store::Role::Admin,
+        created_at: jianghai_core::ledger::format_time(now()),
+        disabled_at: None,
+    }
+}
+
+fn token_record(owner: jianghai_store::TokenOwner, hash: &str) -> jianghai_store::TokenRecord {
+    jianghai_store::TokenRecord {
+        id: uuid::Uuid::now_v7(),
+        secret_hash: hash.into(),
+        owner,
+        name: "t".into(),
+        created_at: jianghai_core::ledger::format_time(now()),
+        expires_at: Some(jianghai_core::ledger::format_time(
+            now() + chrono::Duration::hours(1),
+        )),
+        revoked_at: None,
+    }
+}
+
+async fn users_tokens_and_devices(store: &Store) {
+    use jianghai_store::{
+        Bearer, DeviceKind, DeviceRecord, MemberScope, StoreError, TokenOwner, TokenUnusable,
+    };
+    seed(store).await;
+    let alice = user_record("alice", "changan-export");
+    store.create_user(&alice).await.expect("user");
+    assert!(matches!(
+        store
+            .create_user(&user_record("alice", "guoyuan-port"))
+            .await,
+        Err(StoreError::Exists { .. })
+    ));
+    let bob = user_record("bob", "guoyuan-port");
+    store.create_user(&bob).await.expect("user");
+    assert_eq!(
+        store.user_by_username("alice").await.expect("read"),
+        Some(alice.clone())
+    );
+    let mine = store
+        .users(&MemberScope::Of(id("guoyuan-port")), "", 10)
+        .await
+        .expect("list");
+    assert_eq!(mine.items, vec![bob.clone()]);
+    let all = store.users(&MemberScope::All, "", 1).await.expect("list");
+    assert_eq!(all.items.len(), 1);
+    let rest = store
+        .users(&MemberScope::All, all.next.as_deref().expect("next"), 1)
+        .await
+        .expect("list");
+    assert_eq!(rest.items.len(), 1);
+    assert_eq!(rest.next, None);
+
+    let t = token_record(TokenOwner::User(alice.id), "hash-a");
+    store.create_token(&t).await.expect("token");
+    match store.bearer("hash-a").await.expect("bearer") {
+        Some(Bearer::User {
+            token,
+            user,
+            organisation,
+        }) => {
+            assert_eq!(token, t);
+            assert_eq!(user, alice);
+            assert_eq!(organisation.id.as_str(), "changan-export");
+            assert_eq!(token.usable_at(now()), Ok(()));
+            assert_eq!(
+                token.usable_at(now() + chrono::Duration::hours(2)),
+                Err(TokenUnusable::Expired)
+            );
+        }
+        other => panic!("expected a user bearer, got {other:?}"),
+    }
+    assert_eq!(store.bearer("nope").await.expect("bearer"), None);
+    // Only the owner revokes; revocation shows on the next read.
+    assert!(
+        !store
+            .revoke_token(t.id, bob.id, now())
+            .await
+            .expect("revoke")
+    );
+    assert!(
+        store
+            .revoke_token(t.id, alice.id, now())
+            .await
+            .expect("revoke")
+    );
+    match store.bearer("hash-a").await.expect("bearer") {
+        Some(Bearer::User { token, .. }) => {
+            assert_eq!(token.usable_at(now()), Err(TokenUnusable::Revoked))
+        }
+        other => panic!("expected a user bearer, got {other:?}"),
+    }
+    assert_eq!(
+        store
+            .tokens_of(alice.id, "", 10)
+            .await
+            .expect("tokens")
+            .items
+            .len(),
+        1
+    );
+    assert!(store.disable_user(alice.id, now()).await.expect("disable"));
+    assert!(
+        store
+            .user(alice.id)
+            .await
+            .expect("read")
+            .expect("user")
+            .disabled_at
+            .is_some()
+    );
+
+    let d = DeviceRecord {
+        id: id("yard-cam-1"),
+        organisation: id("guoyuan-port"),
+        kind: DeviceKind::Camera,
+        name: "Gate camera".into(),
+        created_at: jianghai_core::ledger::format_time(now()),
+        disabled_at: None,
+    };
+    let cred = token_record(TokenOwner::Device(d.id.clone()), "hash-d");
+    store.create_device(&d, &cred).await.expect("device");
+    // A second device with the same id leaves no credential behind.
+    let dup = token_record(TokenOwner::Device(d.id.clone()), "hash-d2");
+    assert!(store.create_device(&d, &dup).await.is_err());
+    assert_eq!(store.bearer("hash-d2").await.expect("bearer"), None);
+    match store.bearer("hash-d").await.expect("bearer") {
+        Some(Bearer::Device {
+            device,
+            organisation,
+            ..
+        }) => {
+            assert_eq!(device, d);
+            assert_eq!(organisation.kind, jianghai_core::OrgKind::Port);
+        }
+        other => panic!("expected a device bearer, got {other:?}"),
+    }
+    let devices = store
+        .devices(&MemberScope::Of(id("changan-export")), "", 10)
+        .await
+        .expect("devices");
+    assert!(devices.items.is_empty());
+}
+
+async fn login_throttle_locks_and_resets(store: &Store) {
+    let w = chrono::Duration::minutes(15);
+    for n in 1..=2 {
+        let t = store
+            .record_login_failure("user:alice", now(), w, 3, w)
+            .await
+            .expect("fail");
+        assert_eq!((t.failures, t.locked_until.is_some()), (n, false));
+    }
+    let t = store
+        .record_login_failure("user:alice", now(), w, 3, w)
+        .await
+        .expect("fail");
+    assert_eq!(t.failures, 3);
+    assert_eq!(
+        t.locked_until,
+        Some(jianghai_core::ledger::format_time(now() + w))
+    );
+    assert_eq!(
+        store.login_throttle("user:alice").await.expect("read"),
+        Some(t)
+    );
+    // Failures older than the window start a new count.
+    let later = now() + chrono::Duration::hours(1);
+    let t = store
+        .record_login_failure("user:alice", later, w, 3, w)
+        .await
+        .expect("fail");
+    assert_eq!(t.failures, 1);
+    store
+        .clear_login_failures("user:alice")
+        .await
+        .expect("clear");
+    assert_eq!(
+        store.login_throttle("user:alice").await.expect("read"),
+        None
+    );
+}
+
+async fn audit_log_pages(store: &Store) {
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let e = jianghai_store::AuditEntry {
+            id: uuid::Uuid::now_v7(),
+            at: jianghai_core::ledger::format_time(now()),
+            organisation: Some("changan-export".into()),
+            principal: Some("user:alice".into()),
+            method: "GET".into(),
+            route: "/api/v1/vehicles/{vin}".into(),
+            object: format!("/api/v1/vehicles/{i}"),
+            status: 200,
+            request_id: None,
+        };
+        store.audit(&e).await.expect("audit");
+        ids.push(e.id);
+    }
+    let first = store.audit_log("", 2).await.expect("page");
+    assert_eq!(
+        first.items.iter().map(|e| e.id).collect::<Vec<_>>(),
+        ids[..2]
+    );
+    let second = store
+        .audit_log(first.next.as_deref().expect("next"), 2)
+        .await
+        .expect("page");
+    assert_eq!(
+        second.items.iter().map(|e| e.id).collect::<Vec<_>>(),
+        ids[2..]
+    );
+    assert_eq!(second.next, None);
+}
+
+async fn scopes_narrow_reads(store: &Store) {
+    use jianghai_store::{VehicleScope, VoyageScope};
+    seed(store).await;
+    let on_voyage = [vin(1)];
+    let at_yard = [vin(2)];
+    drive(store, &on_voyage, &CHAIN[..1], 100).await;
+    drive(store, &at_yard, &CHAIN[..1], 200).await;
+    let mut load = step_event(300, Step::GateIn, 30, &at_yard, "guoyuan-port");
+    load.read_point = Some(id("guoyuan-yard"));
+    store
+        .append_batch_at(vec![load], now())
+        .await
+        .expect("gate in");
+    let mut e = jianghai_core::Event::lifecycle(
+        uuid::Uuid::from_u128(301),
+        Step::GateIn,
+        at_minutes(31),
+        on_voyage.to_vec(),
+        actor("minsheng-shipping"),
+    );
+    e.subjects.voyage = Some(id("v2025-001"));
+    store
+        .append_batch_at(vec![e], now())
+        .await
+        .expect("voyage event");
+
+    let vins = |p: jianghai_store::Page<jianghai_store::VehicleRecord>| {
+        p.items.into_iter().map(|v| v.vin).collect::<Vec<_>>()
+    };
+    let mut both = vec![vin(1), vin(2)];
+    both.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+    let all = store
+        .vehicles(&VehicleScope::All, "", 10)
+        .await
+        .expect("all");
+    assert_eq!(vins(all), both);
+    let carrier = VehicleScope::OnVoyagesOf(id("minsheng-shipping"));
+    assert_eq!(
+        vins(store.vehicles(&carrier, "", 10).await.expect("carrier")),
+        vec![vin(1)]
+    );
+    assert!(
+        store
+            .vehicle_in(&vin(2), &carrier)
+            .await
+            .expect("read")
+            .is_none()
+    );
+    assert!(
+        store
+            .vehicle_in(&vin(1), &carrier)
+            .await
+            .expect("read")
+            .is_some()
+    );
+    // The port operates the yard and both ends of the voyage.
+    let port = VehicleScope::AtFacilitiesOf(id("guoyuan-port"));
+    assert_eq!(
+        vins(store.vehicles(&port, "", 10).await.expect("port")),
+        both
+    );
+    let exporter = VehicleScope::ExportedBy(id("chongqing-customs"));
+    assert!(
+        store
+            .vehicles(&exporter, "", 10)
+            .await
+            .expect("x")
+            .items
+            .is_empty()
+    );
+
+    let theirs = VoyageScope::CarriedBy(id("minsheng-shipping"));
+    assert_eq!(
+        store.voyages(&theirs, "", 10).await.expect("v").items.len(),
+        1
+    );
+    let others = VoyageScope::CarriedBy(id("changan-export"));
+    assert!(
+        store
+            .voyage_in("v2025-001", &others)
+            .await
+            .expect("v")
+            .is_none()
+    );
+    let touching = VoyageScope::Touching(id("guoyuan-port"));
+    assert!(
+        store
+            .voyage_in("v2025-001", &touching)
+            .await
+            .expect("v")
+            .is_some()
+    );
+    assert_eq!(
+        store.vessels(&theirs, "", 10).await.expect("v").items.len(),
+        1
+    );
+    assert_eq!(store.facilities("", 2).await.expect("f").items.len(), 2);
+}
+
+async fn shipments_are_all_or_nothing(store: &Store) {
+    use jianghai_store::{ShipmentError, ShipmentScope};
+    seed(store).await;
+    drive(store, &[vin(1), vin(2)], &CHAIN[..1], 100).await;
+    let mut s = jianghai_core::Shipment {
+        id: id("sh-1"),
+        exporter: id("changan-export"),
+        destination_country: "MX".into(),
+        vins: vec![vin(1), vin(3)],
+    };
+    assert!(matches!(
+        store.create_shipment(&s).await,
+        Err(ShipmentError::UnknownVin(v)) if v == vin(3)
+    ));
+    assert!(
+        store
+            .shipment_in("sh-1", &ShipmentScope::All)
+            .await
+            .expect("read")
+            .is_none()
+    );
+    s.vins = vec![vin(1), vin(2)];
+    s.vins.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+    store.create_shipment(&s).await.expect("shipment");
+    let own = ShipmentScope::ExportedBy(id("changan-export"));
+    assert_eq!(
+        store.shipment_in("sh-1", &own).await.expect("read"),
+        Some(s.clone())
+    );
+    let other = ShipmentScope::ExportedBy(id("guoyuan-port"));
+    assert_eq!(store.shipment_in("sh-1", &other).await.expect("read"), None);
+    assert_eq!(
+        store
+            .shipment_in("sh-1", &ShipmentScope::Nothing)
+            .await
+            .expect("read"),
+        None
+    );
+    assert_eq!(
+        store.shipments(&own, "", 10).await.expect("list").items,
+        vec![s]
+    );
 }

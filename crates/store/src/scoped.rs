@@ -1,0 +1,519 @@
+//! Reads narrowed to what a party may see, and shipments.
+//!
+//! The server's policy decides *which* scope a principal gets; this module only knows what each
+//! scope means in SQL. A scope is a relation ("exported by", "on voyages of", "at facilities
+//! of"), never a party kind, so the rules of who-sees-what live in one place, the policy.
+//! Single-object reads take the same scope as listings: an object outside it reads as absent.
+
+use chrono::Utc;
+use jianghai_core::{
+    Facility, FacilityKind, Ident, OrgKind, Organisation, Position, Shipment, Vessel, VesselKind,
+    Vin, Voyage, ledger::format_time,
+};
+
+use crate::access::page;
+use crate::registry::{exists_error, ident};
+use crate::{Engine, Page, Store, StoreError, VehicleRecord, on_backend};
+
+/// Which vehicles a reader may see.
+#[derive(Debug, Clone, PartialEq)]
+pub enum VehicleScope {
+    All,
+    /// Registered by this exporter (`vehicles.exporter`).
+    ExportedBy(Ident),
+    /// Named by an event on a voyage of one of this carrier's vessels.
+    OnVoyagesOf(Ident),
+    /// Named by an event at a facility this organisation operates, or on a voyage from or to one.
+    AtFacilitiesOf(Ident),
+}
+
+/// Which voyages (and vessels) a reader may see.
+#[derive(Debug, Clone, PartialEq)]
+pub enum VoyageScope {
+    All,
+    /// Voyages of this carrier's vessels.
+    CarriedBy(Ident),
+    /// Voyages from or to a facility this organisation operates.
+    Touching(Ident),
+}
+
+/// Which shipments a reader may see.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ShipmentScope {
+    All,
+    ExportedBy(Ident),
+    /// No shipment at all (commercial data of exporters).
+    Nothing,
+}
+
+/// Which organisations a reader may see.
+#[derive(Debug, Clone, PartialEq)]
+pub enum OrgScope {
+    All,
+    Only(Ident),
+}
+
+/// Text at a JSON path of a ledger body (`l.body`), per engine.
+fn body_text(engine: Engine, path: &[&str]) -> String {
+    match engine {
+        Engine::Sqlite => format!("json_extract(l.body, '$.{}')", path.join(".")),
+        Engine::Postgres => format!("(l.body::jsonb #>> '{{{}}}')", path.join(",")),
+    }
+}
+
+impl VehicleScope {
+    /// A predicate over `v` (the vehicles table) whose one parameter is `$2`.
+    fn predicate(&self, engine: Engine) -> String {
+        let voyage = body_text(engine, &["subjects", "voyage"]);
+        match self {
+            VehicleScope::All => "$2 = ''".into(),
+            VehicleScope::ExportedBy(_) => "v.exporter = $2".into(),
+            VehicleScope::OnVoyagesOf(_) => format!(
+                "EXISTS (SELECT 1 FROM event_vins ev JOIN ledger l ON l.seq = ev.seq \
+                 WHERE ev.vin = v.vin AND {voyage} IN (SELECT vo.id FROM voyages vo \
+                 JOIN vessels ve ON ve.id = vo.vessel WHERE ve.carrier = $2))"
+            ),
+            VehicleScope::AtFacilitiesOf(_) => {
+                let rp = body_text(engine, &["readPoint"]);
+                let bl = body_text(engine, &["bizLocation"]);
+                format!(
+                    "EXISTS (SELECT 1 FROM event_vins ev JOIN ledger l ON l.seq = ev.seq \
+                     WHERE ev.vin = v.vin AND ( \
+                     {rp} IN (SELECT id FROM facilities WHERE operator = $2) \
+                     OR {bl} IN (SELECT id FROM facilities WHERE operator = $2) \
+                     OR {voyage} IN (SELECT vo.id FROM voyages vo JOIN facilities f \
+                        ON f.id = vo.origin OR f.id = vo.destination WHERE f.operator = $2)))"
+                )
+            }
+        }
+    }
+
+    fn param(&self) -> &str {
+        match self {
+            VehicleScope::All => "",
+            VehicleScope::ExportedBy(o)
+            | VehicleScope::OnVoyagesOf(o)
+            | VehicleScope::AtFacilitiesOf(o) => o.as_str(),
+        }
+    }
+}
+
+impl VoyageScope {
+    /// A predicate over `vo` (the voyages table) whose one parameter is `$2`.
+    fn predicate(&self) -> &'static str {
+        match self {
+            VoyageScope::All => "$2 = ''",
+            VoyageScope::CarriedBy(_) => "vo.vessel IN (SELECT id FROM vessels WHERE carrier = $2)",
+            VoyageScope::Touching(_) => {
+                "(vo.origin IN (SELECT id FROM facilities WHERE operator = $2) \
+                 OR vo.destination IN (SELECT id FROM facilities WHERE operator = $2))"
+            }
+        }
+    }
+
+    fn param(&self) -> &str {
+        match self {
+            VoyageScope::All => "",
+            VoyageScope::CarriedBy(o) | VoyageScope::Touching(o) => o.as_str(),
+        }
+    }
+}
+
+type VehicleRow = (
+    String,
+    String,
+    Option<String>,
+    String,
+    Option<String>,
+    Option<i32>,
+    i64,
+    String,
+);
+const VEHICLE_COLUMNS: &str = "v.vin, v.state, v.held_from, v.exporter, v.manufacturer, \
+                               v.model_year, v.last_seq, v.updated_at";
+
+fn vehicle(r: VehicleRow) -> Result<VehicleRecord, StoreError> {
+    let vin = Vin::parse(&r.0).map_err(|e| StoreError::Corrupt(format!("VIN {:?}: {e}", r.0)))?;
+    let state = |s: &str| {
+        jianghai_core::VehicleState::parse(s)
+            .ok_or_else(|| StoreError::Corrupt(format!("vehicle state {s:?}")))
+    };
+    Ok(VehicleRecord {
+        vin,
+        status: jianghai_core::Status {
+            state: state(&r.1)?,
+            held_from: r.2.as_deref().map(state).transpose()?,
+        },
+        exporter: ident(r.3)?,
+        manufacturer: r.4,
+        model_year: r.5,
+        last_seq: r.6,
+        updated_at: r.7,
+    })
+}
+
+type VoyageRow = (String, String, String, String);
+
+fn voyage(r: VoyageRow) -> Result<Voyage, StoreError> {
+    Ok(Voyage {
+        id: ident(r.0)?,
+        vessel: ident(r.1)?,
+        origin: ident(r.2)?,
+        destination: ident(r.3)?,
+    })
+}
+
+type VesselRow = (String, String, String, String, Option<i64>, Option<i64>);
+
+fn vessel(r: VesselRow) -> Result<Vessel, StoreError> {
+    let kind = match r.2.as_str() {
+        "river_ro_ro" => VesselKind::RiverRoRo,
+        "ocean_pctc" => VesselKind::OceanPctc,
+        k => return Err(StoreError::Corrupt(format!("vessel kind {k:?}"))),
+    };
+    let small = |n: Option<i64>| n.and_then(|n| u32::try_from(n).ok());
+    Ok(Vessel {
+        id: ident(r.0)?,
+        name: r.1,
+        kind,
+        carrier: ident(r.3)?,
+        mmsi: small(r.4),
+        imo: small(r.5),
+    })
+}
+
+impl Store {
+    /// Vehicles in `scope`, by VIN, after the cursor `after`.
+    pub async fn vehicles(
+        &self,
+        scope: &VehicleScope,
+        after: &str,
+        limit: i64,
+    ) -> Result<Page<VehicleRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {VEHICLE_COLUMNS} FROM vehicles v WHERE v.vin > $1 AND {} \
+             ORDER BY v.vin LIMIT $3",
+            scope.predicate(self.engine())
+        );
+        let rows: Vec<VehicleRow> = on_backend!(&self.backend, |pool| sqlx::query_as(
+            sqlx::AssertSqlSafe(sql)
+        )
+        .bind(after)
+        .bind(scope.param())
+        .bind(limit + 1)
+        .fetch_all(pool)
+        .await?);
+        let items = rows
+            .into_iter()
+            .map(vehicle)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(page(items, limit, |v| v.vin.to_string()))
+    }
+
+    /// The vehicle `vin` if it is in `scope`; `None` whether it is absent or out of scope.
+    pub async fn vehicle_in(
+        &self,
+        vin: &Vin,
+        scope: &VehicleScope,
+    ) -> Result<Option<VehicleRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {VEHICLE_COLUMNS} FROM vehicles v WHERE v.vin = $1 AND {}",
+            scope.predicate(self.engine())
+        );
+        let row: Option<VehicleRow> = on_backend!(&self.backend, |pool| sqlx::query_as(
+            sqlx::AssertSqlSafe(sql)
+        )
+        .bind(vin.as_str())
+        .bind(scope.param())
+        .fetch_optional(pool)
+        .await?);
+        row.map(vehicle).transpose()
+    }
+
+    /// Voyages in `scope`, by id.
+    pub async fn voyages(
+        &self,
+        scope: &VoyageScope,
+        after: &str,
+        limit: i64,
+    ) -> Result<Page<Voyage>, StoreError> {
+        let sql = format!(
+            "SELECT vo.id, vo.vessel, vo.origin, vo.destination FROM voyages vo \
+             WHERE vo.id > $1 AND {} ORDER BY vo.id LIMIT $3",
+            scope.predicate()
+        );
+        let rows: Vec<VoyageRow> = on_backend!(&self.backend, |pool| sqlx::query_as(
+            sqlx::AssertSqlSafe(sql)
+        )
+        .bind(after)
+        .bind(scope.param())
+        .bind(limit + 1)
+        .fetch_all(pool)
+        .await?);
+        let items = rows
+            .into_iter()
+            .map(voyage)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(page(items, limit, |v| v.id.to_string()))
+    }
+
+    /// The voyage `id` if it is in `scope`.
+    pub async fn voyage_in(
+        &self,
+        id: &str,
+        scope: &VoyageScope,
+    ) -> Result<Option<Voyage>, StoreError> {
+        let sql = format!(
+            "SELECT vo.id, vo.vessel, vo.origin, vo.destination FROM voyages vo \
+             WHERE vo.id = $1 AND {}",
+            scope.predicate()
+        );
+        let row: Option<VoyageRow> = on_backend!(&self.backend, |pool| sqlx::query_as(
+            sqlx::AssertSqlSafe(sql)
+        )
+        .bind(id)
+        .bind(scope.param())
+        .fetch_optional(pool)
+        .await?);
+        row.map(voyage).transpose()
+    }
+
+    /// The vessel `id`, if any.
+    pub async fn vessel(&self, id: &str) -> Result<Option<Vessel>, StoreError> {
+        let row: Option<VesselRow> = on_backend!(&self.backend, |pool| sqlx::query_as(
+            "SELECT id, name, kind, carrier, mmsi, imo FROM vessels WHERE id = $1"
+        )
+        .bind(id)
+        .fetch_optional(pool)
+        .await?);
+        row.map(vessel).transpose()
+    }
+
+    /// Vessels of the carriers `scope` allows (`Touching` reads as vessels sailing from or to
+    /// the organisation's facilities).
+    pub async fn vessels(
+        &self,
+        scope: &VoyageScope,
+        after: &str,
+        limit: i64,
+    ) -> Result<Page<Vessel>, StoreError> {
+        let filter = match scope {
+            VoyageScope::All => "$2 = ''",
+            VoyageScope::CarriedBy(_) => "ve.carrier = $2",
+            VoyageScope::Touching(_) => {
+                "ve.id IN (SELECT vo.vessel FROM voyages vo JOIN facilities f \
+                 ON f.id = vo.origin OR f.id = vo.destination WHERE f.operator = $2)"
+            }
+        };
+        let sql = format!(
+            "SELECT ve.id, ve.name, ve.kind, ve.carrier, ve.mmsi, ve.imo FROM vessels ve \
+             WHERE ve.id > $1 AND {filter} ORDER BY ve.id LIMIT $3"
+        );
+        let rows: Vec<VesselRow> = on_backend!(&self.backend, |pool| sqlx::query_as(
+            sqlx::AssertSqlSafe(sql)
+        )
+        .bind(after)
+        .bind(scope.param())
+        .bind(limit + 1)
+        .fetch_all(pool)
+        .await?);
+        let items = rows
+            .into_iter()
+            .map(vessel)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(page(items, limit, |v| v.id.to_string()))
+    }
+
+    /// Facilities, by id: corridor reference data every party may read.
+    pub async fn facilities(&self, after: &str, limit: i64) -> Result<Page<Facility>, StoreError> {
+        type Row = (String, String, String, String, Option<f64>, Option<f64>);
+        let rows: Vec<Row> = on_backend!(&self.backend, |pool| sqlx::query_as(
+            "SELECT id, name, kind, operator, lat, lon FROM facilities WHERE id > $1 \
+             ORDER BY id LIMIT $2"
+        )
+        .bind(after)
+        .bind(limit + 1)
+        .fetch_all(pool)
+        .await?);
+        let items = rows
+            .into_iter()
+            .map(|(id, name, kind, operator, lat, lon)| {
+                Ok(Facility {
+                    id: ident(id)?,
+                    name,
+                    kind: FacilityKind::parse(&kind)
+                        .ok_or_else(|| StoreError::Corrupt(format!("facility kind {kind:?}")))?,
+                    operator: ident(operator)?,
+                    position: lat.zip(lon).map(|(lat, lon)| Position { lat, lon }),
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        Ok(page(items, limit, |f| f.id.to_string()))
+    }
+
+    /// Organisations in `scope`, by id.
+    pub async fn organisations_in(
+        &self,
+        scope: &OrgScope,
+        after: &str,
+        limit: i64,
+    ) -> Result<Page<Organisation>, StoreError> {
+        let (filter, param) = match scope {
+            OrgScope::All => ("$2 = ''", ""),
+            OrgScope::Only(o) => ("id = $2", o.as_str()),
+        };
+        let sql = format!(
+            "SELECT id, name, kind FROM organisations WHERE id > $1 AND {filter} \
+             ORDER BY id LIMIT $3"
+        );
+        let rows: Vec<(String, String, String)> =
+            on_backend!(&self.backend, |pool| sqlx::query_as(sqlx::AssertSqlSafe(
+                sql
+            ))
+            .bind(after)
+            .bind(param)
+            .bind(limit + 1)
+            .fetch_all(pool)
+            .await?);
+        let items = rows
+            .into_iter()
+            .map(|(id, name, kind)| {
+                Ok(Organisation {
+                    id: ident(id)?,
+                    name,
+                    kind: OrgKind::parse(&kind).ok_or_else(|| {
+                        StoreError::Corrupt(format!("organisation kind {kind:?}"))
+                    })?,
+                })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        Ok(page(items, limit, |o| o.id.to_string()))
+    }
+
+    /// Records a shipment and its VINs in one transaction. Every VIN must be a registered
+    /// vehicle of the shipment's exporter; otherwise nothing is written and the first
+    /// offending VIN is named.
+    pub async fn create_shipment(&self, s: &Shipment) -> Result<(), ShipmentError> {
+        let now = format_time(Utc::now());
+        on_backend!(&self.backend, |pool| {
+            let mut tx = pool.begin().await.map_err(StoreError::from)?;
+            for vin in &s.vins {
+                let owner: Option<(String,)> =
+                    sqlx::query_as("SELECT exporter FROM vehicles WHERE vin = $1")
+                        .bind(vin.as_str())
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(StoreError::from)?;
+                if owner.is_none_or(|(o,)| o != s.exporter.as_str()) {
+                    return Err(ShipmentError::UnknownVin(*vin));
+                }
+            }
+            sqlx::query(
+                "INSERT INTO shipments (id, exporter, destination_country, created_at) \
+                 VALUES ($1, $2, $3, $4)",
+            )
+            .bind(s.id.as_str())
+            .bind(s.exporter.as_str())
+            .bind(&s.destination_country)
+            .bind(&now)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| exists_error(e, "shipment", s.id.as_str()))?;
+            for vin in &s.vins {
+                sqlx::query("INSERT INTO shipment_vins (shipment, vin) VALUES ($1, $2)")
+                    .bind(s.id.as_str())
+                    .bind(vin.as_str())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(StoreError::from)?;
+            }
+            tx.commit().await.map_err(StoreError::from)?;
+        });
+        Ok(())
+    }
+
+    /// The shipment `id` with its VINs, if it is in `scope`.
+    pub async fn shipment_in(
+        &self,
+        id: &str,
+        scope: &ShipmentScope,
+    ) -> Result<Option<Shipment>, StoreError> {
+        let mut page = self.shipments_where(scope, Some(id), "", 1).await?;
+        Ok(page.items.pop())
+    }
+
+    /// Shipments in `scope`, by id, with their VINs.
+    pub async fn shipments(
+        &self,
+        scope: &ShipmentScope,
+        after: &str,
+        limit: i64,
+    ) -> Result<Page<Shipment>, StoreError> {
+        self.shipments_where(scope, None, after, limit).await
+    }
+
+    async fn shipments_where(
+        &self,
+        scope: &ShipmentScope,
+        only: Option<&str>,
+        after: &str,
+        limit: i64,
+    ) -> Result<Page<Shipment>, StoreError> {
+        let (filter, param) = match scope {
+            ShipmentScope::All => ("$2 = ''", ""),
+            ShipmentScope::ExportedBy(o) => ("s.exporter = $2", o.as_str()),
+            ShipmentScope::Nothing => return Ok(Page::default()),
+        };
+        let only_filter = if only.is_some() {
+            "s.id = $4"
+        } else {
+            "$4 = ''"
+        };
+        let sql = format!(
+            "SELECT s.id, s.exporter, s.destination_country FROM shipments s \
+             WHERE s.id > $1 AND {filter} AND {only_filter} ORDER BY s.id LIMIT $3"
+        );
+        let rows: Vec<(String, String, String)> =
+            on_backend!(&self.backend, |pool| sqlx::query_as(sqlx::AssertSqlSafe(
+                sql
+            ))
+            .bind(after)
+            .bind(param)
+            .bind(limit + 1)
+            .bind(only.unwrap_or(""))
+            .fetch_all(pool)
+            .await?);
+        let mut items = Vec::with_capacity(rows.len());
+        for (id, exporter, destination_country) in rows {
+            let vins: Vec<(String,)> = on_backend!(&self.backend, |pool| sqlx::query_as(
+                "SELECT vin FROM shipment_vins WHERE shipment = $1 ORDER BY vin"
+            )
+            .bind(&id)
+            .fetch_all(pool)
+            .await?);
+            let vins = vins
+                .into_iter()
+                .map(|(v,)| {
+                    Vin::parse(&v).map_err(|e| StoreError::Corrupt(format!("VIN {v:?}: {e}")))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            items.push(Shipment {
+                id: ident(id)?,
+                exporter: ident(exporter)?,
+                destination_country,
+                vins,
+            });
+        }
+        Ok(page(items, limit, |s| s.id.to_string()))
+    }
+}
+
+/// Recording a shipment. Nothing is written when this is returned.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ShipmentError {
+    #[error("VIN {0} is not a registered vehicle of this exporter")]
+    UnknownVin(Vin),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
