@@ -58,6 +58,11 @@ pub enum Command {
         #[command(subcommand)]
         command: VinCommand,
     },
+    /// AIS (NMEA 0183 !AIVDM/!AIVDO).
+    Ais {
+        #[command(subcommand)]
+        command: AisCommand,
+    },
     /// Stowage planning (精准装船).
     Stowage {
         #[command(subcommand)]
@@ -118,5 +123,17 @@ pub enum StowageCommand {
         /// Print the plan as JSON instead of text.
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AisCommand {
+    /// Read AIVDM/AIVDO sentences on stdin and write one JSON object per decoded message, with
+    /// gpsd's JSON-AIS member names and scaling. Bad sentences are reported on stderr with their
+    /// line number and reason; the exit status is 1 when any line was malformed.
+    Decode {
+        /// Add gpsd's "device" member with this value.
+        #[arg(long)]
+        device: Option<String>,
     },
 }

@@ -420,3 +420,36 @@ fn stowage_plan_prints_quality_and_explains_bad_input() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("is not a valid vessel"));
 }
+
+#[test]
+fn ais_decode_writes_gpsd_json_and_reports_bad_lines() {
+    let input = "!AIVDM,1,1,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0*4A\n\
+                 !AIVDM,1,1,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0*4B\n\
+                 \n\
+                 garbage\n";
+    let mut child = bin()
+        .args(["ais", "decode"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write");
+    let out = child.wait_with_output().expect("output");
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let v: serde_json::Value = serde_json::from_str(stdout.trim()).expect("one JSON object");
+    assert_eq!(v["class"], "AIS");
+    assert_eq!(v["type"], 1);
+    assert_eq!(v["mmsi"], 371_798_000);
+    assert_eq!(v["speed"], 12.3);
+    assert_eq!(v["lat"], 48.381633);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("line 2: checksum mismatch"), "{stderr}");
+    assert!(stderr.contains("line 4:"), "{stderr}");
+}

@@ -1,5 +1,6 @@
 //! One module per command; this one maps their outcomes to exit codes in one place.
 
+mod ais;
 mod demo;
 mod events;
 mod serve;
@@ -9,7 +10,7 @@ mod vin;
 
 use std::process::ExitCode;
 
-use crate::cli::{Cli, Command, EventsCommand, StowageCommand, VinCommand};
+use crate::cli::{AisCommand, Cli, Command, EventsCommand, StowageCommand, VinCommand};
 
 /// What a command concluded, beyond "it ran".
 pub enum Outcome {
@@ -51,6 +52,9 @@ pub fn run(args: Cli) -> ExitCode {
             Command::Vin {
                 command: VinCommand::Check { vins, json },
             } => Ok(vin::check(&vins, json)),
+            Command::Ais {
+                command: AisCommand::Decode { device },
+            } => ais::decode(device.as_deref()),
             Command::Stowage {
                 command:
                     StowageCommand::Plan {
