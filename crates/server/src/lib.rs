@@ -1,31 +1,106 @@
 //! Jianghai's HTTP shell. [`app`] builds the router (tests call it without a socket);
 //! [`Application::build`] binds the listener and reports the bound port.
 //!
-//! This first cut serves liveness and a landing page; the `/api/v1` routes arrive with the
-//! policy layer every one of them must pass through.
+//! - `/api/v1` ([`api`]): the JSON API. Every handler names the [`auth::Principal`]
+//!   extractor (Bearer tokens) and asks the one [`policy`] what the caller may see or do.
+//! - Errors are RFC 9457 problem documents from one type ([`problem::ApiError`]); rejections,
+//!   unknown routes and the body-size limit are turned into the same shape.
+//! - Every request gets an `x-request-id` (kept if the client sent one), which every log line
+//!   of the request carries and the response echoes; every `/api/v1` request is audited.
+//! - `/api/openapi.json` is the OpenAPI 3.1 document collected from the handlers, and
+//!   `/api/docs` a Swagger UI served from the binary (no internet needed).
+
+pub mod api;
+pub mod audit;
+pub mod auth;
+pub mod bootstrap;
+pub mod extract;
+pub mod policy;
+pub mod problem;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use anyhow::Context;
-use axum::extract::State;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::Request;
 use axum::response::{Html, IntoResponse};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::{Json, Router, middleware};
 use jianghai_store::Store;
 use tokio::net::TcpListener;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use utoipa_swagger_ui::SwaggerUi;
+
+/// Limits and knobs of the HTTP shell.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Largest request body, in bytes (manifests included).
+    pub body_limit: usize,
+    /// Requests a token may make in a burst, and refilled per second.
+    pub rate_burst: u32,
+    pub rate_per_second: u32,
+    /// Failed logins per username within 15 minutes before it is locked for 15 minutes (an
+    /// address gets four times as many).
+    pub login_max_failures: i64,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            body_limit: 4 * 1024 * 1024,
+            rate_burst: 200,
+            rate_per_second: 100,
+            login_max_failures: 5,
+        }
+    }
+}
 
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
+    pub config: Arc<Config>,
+    pub limiter: auth::RateLimiter,
+}
+
+impl AppState {
+    pub fn new(store: Store, config: Config) -> AppState {
+        AppState {
+            limiter: auth::RateLimiter::new(config.rate_burst, config.rate_per_second),
+            store,
+            config: Arc::new(config),
+        }
+    }
 }
 
 /// The whole application.
 pub fn app(state: AppState) -> Router {
+    let (api, openapi) = api::router();
+    let api = api.route_layer(middleware::from_fn_with_state(state.clone(), audit::record));
+    let limit = state.config.body_limit;
     Router::new()
         .route("/", get(index))
         .route("/healthz", get(healthz))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .merge(api)
+        .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", openapi))
+        .layer(DefaultBodyLimit::disable())
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(limit))
+        .layer(middleware::map_response(problem::problemize))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http().make_span_with(
+                |req: &Request<axum::body::Body>| {
+                    let id = req
+                        .headers()
+                        .get("x-request-id")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("-");
+                    tracing::info_span!("request", method = %req.method(), uri = %req.uri().path(), request_id = %id)
+                },
+            ),
+        )
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
 }
 
@@ -78,9 +153,13 @@ impl Application {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .context("server failed")
+        axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("server failed")
     }
 }

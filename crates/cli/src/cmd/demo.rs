@@ -5,8 +5,9 @@ use std::time::Duration;
 use anyhow::Context;
 use chrono::Utc;
 use indicatif::{ProgressBar, ProgressStyle};
+use jianghai_core::OrgKind;
 use jianghai_sim::{Scenario, consignment_108};
-use jianghai_store::{AppendError, Store, StoreError};
+use jianghai_store::{AppendError, Role, Store, StoreError};
 
 use super::{Outcome, open};
 
@@ -19,6 +20,7 @@ pub async fn run(url: &str, headless: bool, listen: &str, seed: u64) -> anyhow::
         scenario.cars.len()
     );
     seed_world(&store, &scenario).await?;
+    let logins = seed_users(&store, &scenario).await?;
     let refusals = play(&store, &scenario).await?;
     report(&store, &scenario, &refusals).await?;
     let summary = store.verify().await.context("ledger verification failed")?;
@@ -26,6 +28,7 @@ pub async fn run(url: &str, headless: bool, listen: &str, seed: u64) -> anyhow::
         "ledger verifies: {} entries, head {}",
         summary.count, summary.head
     );
+    print_logins(&logins, listen);
     if headless {
         store.close().await;
         return Ok(Outcome::Ok);
@@ -64,6 +67,43 @@ async fn seed_world(store: &Store, s: &Scenario) -> anyhow::Result<()> {
         ignore_exists(store.create_voyage(v).await)?;
     }
     Ok(())
+}
+
+/// Demo password of each party's user: printed by the demo, never used outside it.
+fn demo_password(kind: OrgKind) -> String {
+    format!("jianghai-demo-{}", kind.as_str())
+}
+
+/// One administrator per party kind (the first organisation of each kind), named after the
+/// kind. Returns (kind, organisation, username, password).
+async fn seed_users(
+    store: &Store,
+    s: &Scenario,
+) -> anyhow::Result<Vec<(OrgKind, String, String, String)>> {
+    let mut out = Vec::new();
+    for kind in OrgKind::ALL {
+        let Some(org) = s.world.organisations.iter().find(|o| o.kind == kind) else {
+            continue;
+        };
+        let username = kind.as_str().to_string();
+        let password = demo_password(kind);
+        jianghai_server::bootstrap::ensure_user(store, &org.id, &username, &password, Role::Admin)
+            .await?;
+        out.push((kind, org.id.to_string(), username, password));
+    }
+    Ok(out)
+}
+
+fn print_logins(logins: &[(OrgKind, String, String, String)], listen: &str) {
+    println!(
+        "log in as each party (POST http://{listen}/api/v1/auth/login, then Authorization: Bearer <token>):"
+    );
+    for (kind, org, username, password) in logins {
+        println!(
+            "  {:<11} {org:<26} {{\"username\":\"{username}\",\"password\":\"{password}\"}}",
+            kind.as_str()
+        );
+    }
 }
 
 /// Submits every step; returns the refusals the scenario expected. An unexpected outcome is an

@@ -1,6 +1,7 @@
 //! `jianghai serve`.
 
-use jianghai_server::{AppState, Application};
+use jianghai_server::bootstrap::{self, Admin};
+use jianghai_server::{AppState, Application, Config};
 
 use super::{Outcome, open, shutdown_signal};
 
@@ -9,17 +10,34 @@ pub async fn run(url: &str, listen: &str) -> anyhow::Result<Outcome> {
     serve(store, listen).await
 }
 
+/// Makes sure an operator administrator exists: from `JIANGHAI_ADMIN_PASSWORD`, or with a
+/// one-time password printed here, once.
+pub async fn ensure_admin(store: &jianghai_store::Store) -> anyhow::Result<()> {
+    let password = std::env::var("JIANGHAI_ADMIN_PASSWORD").ok();
+    match bootstrap::ensure_admin(store, password.as_deref()).await? {
+        Admin::Existing => {}
+        Admin::Created { organisation } => println!(
+            "created administrator {} in {organisation} with the password from JIANGHAI_ADMIN_PASSWORD",
+            bootstrap::ADMIN
+        ),
+        Admin::Generated {
+            organisation,
+            password,
+        } => println!(
+            "created administrator {} in {organisation}; one-time password (shown only now): {password}",
+            bootstrap::ADMIN
+        ),
+    }
+    Ok(())
+}
+
 /// Serves `store` on `listen` until Ctrl-C or SIGTERM.
 pub async fn serve(store: jianghai_store::Store, listen: &str) -> anyhow::Result<Outcome> {
-    let app = Application::build(
-        listen,
-        AppState {
-            store: store.clone(),
-        },
-    )
-    .await?;
+    let app = Application::build(listen, AppState::new(store.clone(), Config::default())).await?;
     let addr = app.local_addr()?;
     println!("Jianghai is running at http://{addr}/  (Ctrl-C stops it)");
+    ensure_admin(&store).await?;
+    println!("  API: http://{addr}/api/v1  docs: http://{addr}/api/docs/");
     app.run_until(shutdown_signal()).await?;
     store.close().await;
     Ok(Outcome::Ok)

@@ -1,0 +1,103 @@
+//! `/api/v1`: the routes, their DTOs and the OpenAPI document collected from them.
+//!
+//! Every route is registered through utoipa-axum's `routes!`, so the router and the OpenAPI
+//! document are built from the same list; the authorization test walks that document and
+//! fails for any route without a row in its table.
+
+mod access;
+mod corridor;
+
+use serde::Serialize;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::AppState;
+use crate::problem::ApiError;
+
+/// One page of a listing.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PageDto<T> {
+    pub items: Vec<T>,
+    /// Pass as `after` for the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next: Option<String>,
+}
+
+impl<T> PageDto<T> {
+    fn map<S>(p: jianghai_store::Page<S>, f: impl Fn(S) -> T) -> PageDto<T> {
+        PageDto {
+            items: p.items.into_iter().map(f).collect(),
+            next: p.next,
+        }
+    }
+}
+
+pub(crate) fn ident(field: &str, s: &str) -> Result<jianghai_core::Ident, ApiError> {
+    jianghai_core::Ident::parse(s).map_err(|e| ApiError::field(field, e.to_string()))
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Jianghai API",
+        description = "Supervision of finished-vehicle exports on Yangtze river–sea ro-ro shipping. \
+                       Errors are RFC 9457 problem documents; lists are cursor-paginated.",
+        license(name = "Apache-2.0")
+    ),
+    modifiers(&BearerAuth),
+    components(schemas(crate::problem::Problem, crate::problem::FieldError))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        if let Some(c) = openapi.components.as_mut() {
+            c.add_security_scheme(
+                "bearer",
+                SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+            );
+        }
+    }
+}
+
+/// The `/api/v1` routes, and the OpenAPI document describing exactly them.
+pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
+    let v1 = OpenApiRouter::<AppState>::new()
+        .routes(routes!(access::login))
+        .routes(routes!(access::logout))
+        .routes(routes!(access::me))
+        .routes(routes!(
+            access::create_organisation,
+            access::list_organisations
+        ))
+        .routes(routes!(access::get_organisation))
+        .routes(routes!(access::create_user, access::list_users))
+        .routes(routes!(access::disable_user))
+        .routes(routes!(access::create_token, access::list_tokens))
+        .routes(routes!(access::revoke_token))
+        .routes(routes!(access::register_device, access::list_devices))
+        .routes(routes!(access::read_audit))
+        .routes(routes!(
+            corridor::create_facility,
+            corridor::list_facilities
+        ))
+        .routes(routes!(corridor::get_facility))
+        .routes(routes!(corridor::create_vessel, corridor::list_vessels))
+        .routes(routes!(corridor::create_voyage, corridor::list_voyages))
+        .routes(routes!(corridor::get_voyage))
+        .routes(routes!(corridor::create_shipment, corridor::list_shipments))
+        .routes(routes!(corridor::get_shipment))
+        .routes(routes!(corridor::list_vehicles))
+        .routes(routes!(corridor::get_vehicle))
+        .routes(routes!(corridor::timeline))
+        .routes(routes!(corridor::submit_manifest))
+        .routes(routes!(corridor::submit_events))
+        .routes(routes!(corridor::ledger_status));
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .nest("/api/v1", v1)
+        .split_for_parts()
+}

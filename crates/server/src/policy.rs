@@ -1,0 +1,162 @@
+//! The one policy layer: who may see and do what, by party kind, role and relationship.
+//!
+//! Handlers never filter rows themselves. For reads they ask for a *scope* (which the store
+//! turns into SQL), and an object outside the scope reads as absent: 404, never revealing that
+//! it exists. For commands they ask [`may`], which answers 403 with the reason.
+//!
+//! | party | vehicles | voyages, vessels | shipments | administers |
+//! |---|---|---|---|---|
+//! | exporter | its own (`vehicles.exporter`) | all (to book them) | its own | its users, devices |
+//! | carrier | on its voyages | its own | none | its users, devices |
+//! | port | at or bound for its facilities | from or to its facilities | none | its users, devices |
+//! | customs | all (under supervision) | all | all | its users, devices |
+//! | coordinator | all, read-only | all | all | its users, devices |
+//! | operator | all | all | all | every organisation |
+
+use jianghai_core::{Ident, OrgKind, Step};
+use jianghai_store::{MemberScope, OrgScope, Role, ShipmentScope, VehicleScope, VoyageScope};
+
+use crate::auth::Principal;
+use crate::problem::ApiError;
+
+fn own(p: &Principal) -> Ident {
+    p.organisation.id.clone()
+}
+
+/// The vehicles `p` may read.
+pub fn vehicles(p: &Principal) -> VehicleScope {
+    match p.kind() {
+        OrgKind::Exporter => VehicleScope::ExportedBy(own(p)),
+        OrgKind::Carrier => VehicleScope::OnVoyagesOf(own(p)),
+        OrgKind::Port => VehicleScope::AtFacilitiesOf(own(p)),
+        OrgKind::Customs | OrgKind::Coordinator | OrgKind::Operator => VehicleScope::All,
+    }
+}
+
+/// The voyages and vessels `p` may read.
+pub fn voyages(p: &Principal) -> VoyageScope {
+    match p.kind() {
+        OrgKind::Carrier => VoyageScope::CarriedBy(own(p)),
+        OrgKind::Port => VoyageScope::Touching(own(p)),
+        OrgKind::Exporter | OrgKind::Customs | OrgKind::Coordinator | OrgKind::Operator => {
+            VoyageScope::All
+        }
+    }
+}
+
+/// The shipments `p` may read: exporters' commercial data stays with them and supervisors.
+pub fn shipments(p: &Principal) -> ShipmentScope {
+    match p.kind() {
+        OrgKind::Exporter => ShipmentScope::ExportedBy(own(p)),
+        OrgKind::Carrier | OrgKind::Port => ShipmentScope::Nothing,
+        OrgKind::Customs | OrgKind::Coordinator | OrgKind::Operator => ShipmentScope::All,
+    }
+}
+
+/// The organisations `p` may read.
+pub fn organisations(p: &Principal) -> OrgScope {
+    match p.kind() {
+        OrgKind::Operator | OrgKind::Coordinator => OrgScope::All,
+        _ => OrgScope::Only(own(p)),
+    }
+}
+
+/// The users and devices `p` may read.
+pub fn members(p: &Principal) -> Result<MemberScope, ApiError> {
+    match (p.kind(), p.role) {
+        (OrgKind::Operator, Role::Admin) => Ok(MemberScope::All),
+        (_, Role::Admin) => Ok(MemberScope::Of(own(p))),
+        _ => Err(ApiError::forbidden(
+            "only an organisation's administrators manage its users and devices",
+        )),
+    }
+}
+
+/// Something `p` wants to do.
+#[derive(Debug)]
+pub enum Command<'a> {
+    CreateOrganisation,
+    /// Manage users or devices of `org`.
+    Administer {
+        org: &'a Ident,
+    },
+    CreateFacility {
+        operator: &'a Ident,
+    },
+    /// Register a vessel for, or schedule a voyage of, `carrier`.
+    Schedule {
+        carrier: &'a Ident,
+    },
+    RegisterVehicles,
+    CreateShipment,
+    Submit {
+        step: Step,
+    },
+    ReadLedger,
+    ReadAudit,
+}
+
+fn operator_admin(p: &Principal) -> bool {
+    p.kind() == OrgKind::Operator && p.role == Role::Admin
+}
+
+fn acts(p: &Principal) -> bool {
+    matches!(p.role, Role::Admin | Role::Operator)
+}
+
+/// Whether `p` may perform `c`; 403 with the reason when not.
+pub fn may(p: &Principal, c: Command<'_>) -> Result<(), ApiError> {
+    let kind = p.kind();
+    let allowed = match &c {
+        Command::CreateOrganisation => operator_admin(p),
+        Command::Administer { org } => {
+            operator_admin(p) || (p.role == Role::Admin && *org == &p.organisation.id)
+        }
+        Command::CreateFacility { operator } => {
+            operator_admin(p)
+                || (kind == OrgKind::Port
+                    && p.role == Role::Admin
+                    && *operator == &p.organisation.id)
+        }
+        Command::Schedule { carrier } => {
+            operator_admin(p)
+                || (kind == OrgKind::Carrier && acts(p) && *carrier == &p.organisation.id)
+        }
+        Command::RegisterVehicles | Command::CreateShipment => kind == OrgKind::Exporter && acts(p),
+        Command::Submit { step } => acts(p) && submits(kind, *step),
+        Command::ReadLedger => matches!(
+            kind,
+            OrgKind::Customs | OrgKind::Coordinator | OrgKind::Operator
+        ),
+        Command::ReadAudit => kind == OrgKind::Operator,
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden(match c {
+            Command::Submit { step } => format!(
+                "a {} {} may not submit the {step} step",
+                kind.as_str(),
+                p.role.as_str()
+            ),
+            other => format!(
+                "a {} {} may not do this ({other:?})",
+                kind.as_str(),
+                p.role.as_str()
+            ),
+        }))
+    }
+}
+
+/// Which party kind performs which lifecycle step. The coordinator only reads.
+fn submits(kind: OrgKind, step: Step) -> bool {
+    use Step::*;
+    match kind {
+        OrgKind::Operator => true,
+        OrgKind::Exporter => matches!(step, Register | Return),
+        OrgKind::Port => matches!(step, GateIn | Tally | Load | Transship),
+        OrgKind::Carrier => matches!(step, Load | Depart | Arrive | Transship | Export),
+        OrgKind::Customs => matches!(step, Declare | CloseTransit | Hold | Release | Return),
+        OrgKind::Coordinator => false,
+    }
+}

@@ -1,0 +1,934 @@
+//! The API over real HTTP (port 0, reqwest) against a seeded corridor, on SQLite and on
+//! PostgreSQL: the authorization matrix (every route × every party kind), and bad input.
+//!
+//! The matrix fails when a route in the OpenAPI document (which is collected from the same
+//! `routes!` list the router is built from) has no row in [`matrix`], or a row names a route
+//! that does not exist.
+
+use std::collections::BTreeSet;
+
+use chrono::Utc;
+use jianghai_core::{Actor, Event, Ident, OrgKind, Step, Vin};
+use jianghai_server::{AppState, Application, Config, bootstrap};
+use jianghai_store::{Role, Store};
+use reqwest::{Client, Method, StatusCode};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+fn postgres_url() -> String {
+    std::env::var("JIANGHAI_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
+}
+
+struct World {
+    base: String,
+    store: Store,
+    client: Client,
+    _dir: Option<tempfile::TempDir>,
+}
+
+fn vin(n: u32) -> Vin {
+    Vin::with_check_digit(&format!("LS5A3ABE0RB{n:06}")).expect("vin")
+}
+
+fn id(s: &str) -> Ident {
+    Ident::parse(s).expect("ident")
+}
+
+fn org_of(kind: OrgKind) -> &'static str {
+    // The first organisation of each kind in `jianghai_sim::corridor_world`.
+    match kind {
+        OrgKind::Exporter => "changan-intl",
+        OrgKind::Carrier => "minsheng-shipping",
+        OrgKind::Port => "guoyuan-port",
+        OrgKind::Customs => "chongqing-customs",
+        OrgKind::Coordinator => "cq-port-logistics-office",
+        OrgKind::Operator => "cq-logistics-group",
+    }
+}
+
+fn password(kind: OrgKind) -> String {
+    format!("password-of-{}", kind.as_str())
+}
+
+async fn start(store: Store, config: Config) -> String {
+    let app = Application::build("127.0.0.1:0", AppState::new(store, config))
+        .await
+        .expect("bind");
+    let addr = app.local_addr().expect("addr");
+    tokio::spawn(app.run_until(std::future::pending()));
+    format!("http://{addr}")
+}
+
+async fn append(store: &Store, step: Step, vins: &[Vin], org: &str, f: impl FnOnce(&mut Event)) {
+    let mut e = Event::lifecycle(
+        Uuid::new_v4(),
+        step,
+        (Utc::now() - chrono::Duration::hours(1)).fixed_offset(),
+        vins.to_vec(),
+        Actor {
+            organisation: id(org),
+            user: None,
+            device: None,
+        },
+    );
+    f(&mut e);
+    store
+        .append(e)
+        .await
+        .unwrap_or_else(|e| panic!("{step}: {e}"));
+}
+
+/// The corridor of the simulator, one admin per party kind, and two vehicles: V1 only
+/// registered, V2 gated in at the Guoyuan yard and loaded on rv-0001.
+async fn world(store: Store, dir: Option<tempfile::TempDir>) -> World {
+    let w = jianghai_sim::corridor_world(1);
+    for o in &w.organisations {
+        store.create_organisation(o).await.expect("org");
+    }
+    for f in &w.facilities {
+        store.create_facility(f).await.expect("facility");
+    }
+    for v in &w.vessels {
+        store.create_vessel(v).await.expect("vessel");
+    }
+    for v in &w.voyages {
+        store.create_voyage(v).await.expect("voyage");
+    }
+    for kind in OrgKind::ALL {
+        bootstrap::ensure_user(
+            &store,
+            &id(org_of(kind)),
+            kind.as_str(),
+            &password(kind),
+            Role::Admin,
+        )
+        .await
+        .expect("user");
+    }
+    bootstrap::ensure_user(
+        &store,
+        &id(org_of(OrgKind::Exporter)),
+        "victim",
+        "victim-password",
+        Role::Viewer,
+    )
+    .await
+    .expect("user");
+    let (v1, v2) = (vin(1), vin(2));
+    append(&store, Step::Register, &[v1, v2], "changan-intl", |_| {}).await;
+    append(&store, Step::GateIn, &[v2], "guoyuan-port", |e| {
+        e.read_point = Some(id("guoyuan-yard"))
+    })
+    .await;
+    append(&store, Step::Tally, &[v2], "guoyuan-port", |e| {
+        e.read_point = Some(id("guoyuan-yard"))
+    })
+    .await;
+    append(&store, Step::Declare, &[v2], "chongqing-customs", |_| {}).await;
+    append(&store, Step::Load, &[v2], "minsheng-shipping", |e| {
+        e.subjects.voyage = Some(id("rv-0001"))
+    })
+    .await;
+    let config = Config {
+        body_limit: 64 * 1024,
+        rate_burst: 10_000,
+        rate_per_second: 10_000,
+        login_max_failures: 5,
+    };
+    let base = start(store.clone(), config).await;
+    World {
+        base,
+        store,
+        client: Client::new(),
+        _dir: dir,
+    }
+}
+
+async fn sqlite_world() -> World {
+    let dir = tempfile::tempdir().expect("dir");
+    let url = format!("sqlite://{}", dir.path().join("api.db").display());
+    let store = Store::open(&url).await.expect("open sqlite");
+    world(store, Some(dir)).await
+}
+
+async fn postgres_world() -> World {
+    let url = format!("{}?schema=t_{}", postgres_url(), Uuid::new_v4().simple());
+    let store = Store::open(&url).await.unwrap_or_else(|e| {
+        panic!(
+            "PostgreSQL at {} is required for these tests: {e}",
+            postgres_url()
+        )
+    });
+    world(store, None).await
+}
+
+impl World {
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.expect("send");
+        let status = res.status();
+        let text = res.text().await.expect("body");
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
+    }
+
+    async fn login(&self, username: &str, password: &str) -> String {
+        let (s, b) = self
+            .call(
+                Method::POST,
+                "/api/v1/auth/login",
+                None,
+                Some(json!({"username": username, "password": password})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "login {username}: {b}");
+        b["token"].as_str().expect("token").to_string()
+    }
+
+    async fn token(&self, kind: OrgKind) -> String {
+        self.login(kind.as_str(), &password(kind)).await
+    }
+}
+
+/// One row: a route, a concrete request, and the expected status for each party kind in
+/// `OrgKind::ALL` order (exporter, carrier, port, customs, coordinator, operator).
+struct Row {
+    method: Method,
+    route: &'static str,
+    path: String,
+    body: fn(OrgKind) -> Option<Value>,
+    expect: [u16; 6],
+    /// Use a fresh login token (the request revokes it).
+    fresh_token: bool,
+}
+
+fn none(_: OrgKind) -> Option<Value> {
+    None
+}
+
+async fn matrix(w: &World) -> Vec<Row> {
+    let exporter = w.token(OrgKind::Exporter).await;
+    // A token of the exporter's to revoke, and a user of the exporter's to disable.
+    let (_, t) = w
+        .call(
+            Method::POST,
+            "/api/v1/tokens",
+            Some(&exporter),
+            Some(json!({"name": "spare"})),
+        )
+        .await;
+    let spare = t["tokenId"].as_str().expect("token id").to_string();
+    let victim = w
+        .store
+        .user_by_username("victim")
+        .await
+        .expect("read")
+        .expect("victim")
+        .id;
+    let (s, b) = w
+        .call(Method::POST, "/api/v1/shipments", Some(&exporter),
+            Some(json!({"id": "sh-seeded", "destinationCountry": "MX", "vins": [vin(1).to_string()]})))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let (v1, v2) = (vin(1), vin(2));
+    let row = |method: Method,
+               route: &'static str,
+               path: String,
+               body: fn(OrgKind) -> Option<Value>,
+               expect: [u16; 6]| Row {
+        method,
+        route,
+        path,
+        body,
+        expect,
+        fresh_token: false,
+    };
+    vec![
+        row(
+            Method::POST,
+            "/api/v1/auth/login",
+            "/api/v1/auth/login".into(),
+            |k| Some(json!({"username": k.as_str(), "password": password(k)})),
+            [200; 6],
+        ),
+        Row {
+            fresh_token: true,
+            ..row(
+                Method::POST,
+                "/api/v1/auth/logout",
+                "/api/v1/auth/logout".into(),
+                none,
+                [204; 6],
+            )
+        },
+        row(
+            Method::GET,
+            "/api/v1/me",
+            "/api/v1/me".into(),
+            none,
+            [200; 6],
+        ),
+        row(
+            Method::POST,
+            "/api/v1/organisations",
+            "/api/v1/organisations".into(),
+            |k| {
+                Some(
+                    json!({"id": format!("org-{}", k.as_str()), "name": "New", "kind": "exporter"}),
+                )
+            },
+            [403, 403, 403, 403, 403, 201],
+        ),
+        row(
+            Method::GET,
+            "/api/v1/organisations",
+            "/api/v1/organisations".into(),
+            none,
+            [200; 6],
+        ),
+        row(
+            Method::GET,
+            "/api/v1/organisations/{id}",
+            "/api/v1/organisations/changan-intl".into(),
+            none,
+            [200, 404, 404, 404, 200, 200],
+        ),
+        row(
+            Method::POST,
+            "/api/v1/users",
+            "/api/v1/users".into(),
+            |k| {
+                Some(
+                    json!({"username": format!("u-{}", k.as_str()), "password": "a long password", "role": "viewer"}),
+                )
+            },
+            [201; 6],
+        ),
+        row(
+            Method::GET,
+            "/api/v1/users",
+            "/api/v1/users".into(),
+            none,
+            [200; 6],
+        ),
+        row(
+            Method::POST,
+            "/api/v1/users/{id}/disable",
+            format!("/api/v1/users/{victim}/disable"),
+            none,
+            [200, 404, 404, 404, 404, 200],
+        ),
+        row(
+            Method::POST,
+            "/api/v1/tokens",
+            "/api/v1/tokens".into(),
+            |_| Some(json!({"name": "ci"})),
+            [201; 6],
+        ),
+        row(
+            Method::GET,
+            "/api/v1/tokens",
+            "/api/v1/tokens".into(),
+            none,
+            [200; 6],
+        ),
+        row(
+            Method::DELETE,
+            "/api/v1/tokens/{id}",
+            format!("/api/v1/tokens/{spare}"),
+            none,
+            [204, 404, 404, 404, 404, 404],
+        ),
+        row(
+            Method::POST,
+            "/api/v1/devices",
+            "/api/v1/devices".into(),
+            |k| {
+                Some(
+                    json!({"id": format!("dev-{}", k.as_str()), "kind": "sensor", "name": "Deck sensor"}),
+                )
+            },
+            [201; 6],
+        ),
+        row(
+            Method::GET,
+            "/api/v1/devices",
+            "/api/v1/devices".into(),
+            none,
+            [200; 6],
+        ),
+        row(
+            Method::GET,
+            "/api/v1/audit",
+            "/api/v1/audit".into(),
+            none,
+            [403, 403, 403, 403, 403, 200],
+        ),
+        row(
+            Method::POST,
+            "/api/v1/facilities",
+            "/api/v1/facilities".into(),
+            |k| {
+                Some(
+                    json!({"id": format!("fac-{}", k.as_str()), "name": "Yard", "kind": "consolidation_yard", "operator": org_of(k)}),
+                )
+            },
+            [403, 403, 201, 403, 403, 201],
+        ),
+        row(
+            Method::GET,
+            "/api/v1/facilities",
+            "/api/v1/facilities".into(),
+            none,
+            [200; 6],
+        ),
+        row(
+            Method::GET,
+            "/api/v1/facilities/{id}",
+            "/api/v1/facilities/guoyuan-yard".into(),
+            none,
+            [200; 6],
+        ),
+        row(
+            Method::POST,
+            "/api/v1/vessels",
+            "/api/v1/vessels".into(),
+            |k| {
+                Some(
+                    json!({"id": format!("ves-{}", k.as_str()), "name": "Ro-Ro", "kind": "river_ro_ro", "carrier": org_of(k)}),
+                )
+            },
+            [403, 201, 403, 403, 403, 201],
+        ),
+        row(
+            Method::GET,
+            "/api/v1/vessels",
+            "/api/v1/vessels".into(),
+            none,
+            [200; 6],
+        ),
+        row(
+            Method::POST,
+            "/api/v1/voyages",
+            "/api/v1/voyages".into(),
+            |k| {
+                Some(
+                    json!({"id": format!("voy-{}", k.as_str()), "vessel": "minsheng-ro-ro-8", "origin": "guoyuan-ro-ro", "destination": "haitong-terminal"}),
+                )
+            },
+            [403, 201, 403, 403, 403, 201],
+        ),
+        row(
+            Method::GET,
+            "/api/v1/voyages",
+            "/api/v1/voyages".into(),
+            none,
+            [200; 6],
+        ),
+        row(
+            Method::GET,
+            "/api/v1/voyages/{id}",
+            "/api/v1/voyages/ov-0001".into(),
+            none,
+            [200, 404, 404, 200, 200, 200],
+        ),
+        row(
+            Method::POST,
+            "/api/v1/shipments",
+            "/api/v1/shipments".into(),
+            |k| {
+                Some(
+                    json!({"id": format!("sh-{}", k.as_str()), "destinationCountry": "MX", "vins": [vin(2).to_string()]}),
+                )
+            },
+            [201, 403, 403, 403, 403, 403],
+        ),
+        row(
+            Method::GET,
+            "/api/v1/shipments",
+            "/api/v1/shipments".into(),
+            none,
+            [200; 6],
+        ),
+        row(
+            Method::GET,
+            "/api/v1/shipments/{id}",
+            "/api/v1/shipments/sh-seeded".into(),
+            none,
+            [200, 404, 404, 200, 200, 200],
+        ),
+        row(
+            Method::GET,
+            "/api/v1/vehicles",
+            "/api/v1/vehicles".into(),
+            none,
+            [200; 6],
+        ),
+        row(
+            Method::GET,
+            "/api/v1/vehicles/{vin}",
+            format!("/api/v1/vehicles/{v1}"),
+            none,
+            [200, 404, 404, 200, 200, 200],
+        ),
+        row(
+            Method::GET,
+            "/api/v1/vehicles/{vin}/timeline",
+            format!("/api/v1/vehicles/{v2}/timeline"),
+            none,
+            [200; 6],
+        ),
+        row(
+            Method::POST,
+            "/api/v1/manifests",
+            "/api/v1/manifests".into(),
+            |k| Some(json!({"vins": [vin(100 + k as u32).to_string()]})),
+            [201, 403, 403, 403, 403, 403],
+        ),
+        row(
+            Method::POST,
+            "/api/v1/events",
+            "/api/v1/events".into(),
+            |k| {
+                Some(
+                    json!({"step": if k == OrgKind::Operator { "release" } else { "hold" }, "vins": [vin(2).to_string()]}),
+                )
+            },
+            [403, 403, 403, 201, 403, 201],
+        ),
+        row(
+            Method::GET,
+            "/api/v1/ledger",
+            "/api/v1/ledger".into(),
+            none,
+            [403, 403, 403, 200, 200, 200],
+        ),
+    ]
+}
+
+async fn authorization_matrix(w: &World) {
+    let rows = matrix(w).await;
+    // Every route of the OpenAPI document (= of the router) has a row, and no row is stale.
+    let (_, doc) = w.call(Method::GET, "/api/openapi.json", None, None).await;
+    assert_eq!(doc["openapi"], "3.1.0");
+    let mut routes = BTreeSet::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for method in item.as_object().expect("item").keys() {
+            if ["get", "post", "put", "patch", "delete"].contains(&method.as_str()) {
+                routes.insert((method.to_uppercase(), path.clone()));
+            }
+        }
+    }
+    let covered: BTreeSet<(String, String)> = rows
+        .iter()
+        .map(|r| (r.method.to_string(), r.route.to_string()))
+        .collect();
+    let missing: Vec<_> = routes.difference(&covered).collect();
+    assert!(
+        missing.is_empty(),
+        "routes without a row in the authorization matrix: {missing:?}"
+    );
+    let stale: Vec<_> = covered.difference(&routes).collect();
+    assert!(
+        stale.is_empty(),
+        "rows for routes that do not exist: {stale:?}"
+    );
+
+    let mut tokens = Vec::new();
+    for kind in OrgKind::ALL {
+        tokens.push(w.token(kind).await);
+    }
+    let mut failures = Vec::new();
+    for row in &rows {
+        for (i, kind) in OrgKind::ALL.into_iter().enumerate() {
+            let token = if row.fresh_token {
+                w.token(kind).await
+            } else {
+                tokens[i].clone()
+            };
+            let auth = (row.route != "/api/v1/auth/login").then_some(token.as_str());
+            let (status, body) = w
+                .call(row.method.clone(), &row.path, auth, (row.body)(kind))
+                .await;
+            if status.as_u16() != row.expect[i] {
+                failures.push(format!(
+                    "{} {} as {}: expected {}, got {status}: {body}",
+                    row.method,
+                    row.path,
+                    kind.as_str(),
+                    row.expect[i]
+                ));
+            }
+            // Denials are problem documents; 404s never say more than "not found".
+            if status.is_client_error() {
+                assert!(
+                    body["type"]
+                        .as_str()
+                        .is_some_and(|t| t.starts_with("https://jianghai.dev/problems/")),
+                    "{body}"
+                );
+            }
+        }
+        // Without a token every route but login is refused.
+        if row.route != "/api/v1/auth/login" {
+            let (status, _) = w
+                .call(
+                    row.method.clone(),
+                    &row.path,
+                    None,
+                    (row.body)(OrgKind::Exporter),
+                )
+                .await;
+            assert_eq!(
+                status,
+                StatusCode::UNAUTHORIZED,
+                "{} {} without a token",
+                row.method,
+                row.path
+            );
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "authorization matrix:\n{}",
+        failures.join("\n")
+    );
+
+    // Lists are scoped, not just allowed: the carrier sees only V2 (on its voyage).
+    let (_, list) = w
+        .call(Method::GET, "/api/v1/vehicles", Some(&tokens[1]), None)
+        .await;
+    let vins: Vec<&str> = list["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|v| v["vin"].as_str())
+        .collect();
+    assert_eq!(vins, vec![vin(2).to_string()]);
+    let (_, list) = w
+        .call(Method::GET, "/api/v1/shipments", Some(&tokens[2]), None)
+        .await;
+    assert_eq!(list["items"], json!([]));
+    // The audit log names who did what.
+    let (_, audit) = w
+        .call(
+            Method::GET,
+            "/api/v1/audit?limit=500",
+            Some(&tokens[5]),
+            None,
+        )
+        .await;
+    let items = audit["items"].as_array().expect("items");
+    assert!(items.iter().any(|e| e["principal"] == "user:carrier"
+        && e["route"] == "/api/v1/vehicles/{vin}"
+        && e["status"] == 404));
+    assert!(items.iter().all(|e| e["requestId"].is_string()));
+}
+
+async fn bad_input(w: &World) {
+    let exporter = w.token(OrgKind::Exporter).await;
+    let url = |p: &str| format!("{}{p}", w.base);
+    // Malformed JSON, wrong content type, unknown fields.
+    let res = w
+        .client
+        .post(url("/api/v1/events"))
+        .bearer_auth(&exporter)
+        .header("content-type", "application/json")
+        .body("{\"step\":")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+    assert!(res.headers().contains_key("x-request-id"));
+    let p: Value = res.json().await.expect("json");
+    assert_eq!(p["type"], "https://jianghai.dev/problems/malformed-json");
+    let res = w
+        .client
+        .post(url("/api/v1/tokens"))
+        .bearer_auth(&exporter)
+        .header("content-type", "text/plain")
+        .body("{\"name\":\"x\"}")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(res.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let (s, p) = w
+        .call(
+            Method::POST,
+            "/api/v1/tokens",
+            Some(&exporter),
+            Some(json!({"name": "x", "admin": true})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(p["errors"][0]["field"], "/admin", "{p}");
+    let (s, p) = w.call(Method::POST, "/api/v1/shipments", Some(&exporter),
+        Some(json!({"id": "sh-x", "destinationCountry": "MX", "vins": [vin(1).to_string(), "nope"]}))).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(p["errors"][0]["field"], "/vins/1", "{p}");
+    // Oversize body: 413 as a problem, from the tower-http limit.
+    let big = format!("{{\"name\":\"{}\"}}", "x".repeat(100 * 1024));
+    let res = w
+        .client
+        .post(url("/api/v1/tokens"))
+        .bearer_auth(&exporter)
+        .header("content-type", "application/json")
+        .body(big)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(res.headers()["content-type"], "application/problem+json");
+    // Unknown routes are problems too.
+    let (s, p) = w
+        .call(Method::GET, "/api/v1/nothing-here", Some(&exporter), None)
+        .await;
+    assert_eq!(
+        (s, p["status"].as_u64()),
+        (StatusCode::NOT_FOUND, Some(404))
+    );
+
+    // Expired and revoked tokens, and a device credential used as a user.
+    let user = w
+        .store
+        .user_by_username("exporter")
+        .await
+        .expect("read")
+        .expect("user");
+    let secret = "jhu_expired-token-for-the-test";
+    w.store
+        .create_token(&jianghai_store::TokenRecord {
+            id: Uuid::now_v7(),
+            secret_hash: jianghai_server::auth::secret_hash(secret),
+            owner: jianghai_store::TokenOwner::User(user.id),
+            name: "old".into(),
+            created_at: jianghai_core::ledger::format_time(Utc::now() - chrono::Duration::days(2)),
+            expires_at: Some(jianghai_core::ledger::format_time(
+                Utc::now() - chrono::Duration::days(1),
+            )),
+            revoked_at: None,
+        })
+        .await
+        .expect("token");
+    let (s, p) = w.call(Method::GET, "/api/v1/me", Some(secret), None).await;
+    assert_eq!(
+        (s, p["type"].as_str()),
+        (
+            StatusCode::UNAUTHORIZED,
+            Some("https://jianghai.dev/problems/token-expired")
+        )
+    );
+    let fresh = w.token(OrgKind::Exporter).await;
+    let (s, _) = w
+        .call(Method::POST, "/api/v1/auth/logout", Some(&fresh), None)
+        .await;
+    assert_eq!(s, StatusCode::NO_CONTENT);
+    let (s, p) = w.call(Method::GET, "/api/v1/me", Some(&fresh), None).await;
+    assert_eq!(
+        (s, p["type"].as_str()),
+        (
+            StatusCode::UNAUTHORIZED,
+            Some("https://jianghai.dev/problems/token-revoked")
+        )
+    );
+    let (s, d) = w
+        .call(
+            Method::POST,
+            "/api/v1/devices",
+            Some(&exporter),
+            Some(json!({"id": "seal-1", "kind": "e_seal", "name": "Seal"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED);
+    let cred = d["credential"].as_str().expect("credential");
+    let (s, p) = w.call(Method::GET, "/api/v1/me", Some(cred), None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{p}");
+    assert!(
+        p["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("device credential"))
+    );
+
+    // Manifests: GBK (declared and detected), UTF-8 with BOM, and broken rows.
+    let csv = |vins: &[Vin]| {
+        let mut s = String::from("vin,车型\n");
+        for v in vins {
+            s.push_str(&format!("{v},长安 UNI-K\n"));
+        }
+        s
+    };
+    let post_csv = |body: Vec<u8>, ct: &'static str| {
+        w.client
+            .post(url("/api/v1/manifests"))
+            .bearer_auth(&exporter)
+            .header("content-type", ct)
+            .body(body)
+            .send()
+    };
+    let text = csv(&[vin(201), vin(202)]);
+    let (gbk, _, _) = encoding_rs::GBK.encode(&text);
+    let res = post_csv(gbk.into_owned(), "text/csv; charset=gbk")
+        .await
+        .expect("send");
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let text = csv(&[vin(203)]);
+    let (gbk, _, _) = encoding_rs::GBK.encode(&text);
+    let res = post_csv(gbk.into_owned(), "text/csv").await.expect("send");
+    assert_eq!(
+        res.status(),
+        StatusCode::CREATED,
+        "GBK is detected without a charset"
+    );
+    let mut bom = b"\xEF\xBB\xBF".to_vec();
+    bom.extend_from_slice(csv(&[vin(204)]).as_bytes());
+    let res = post_csv(bom, "text/csv; charset=utf-8")
+        .await
+        .expect("send");
+    assert_eq!(res.status(), StatusCode::CREATED);
+    for v in [201, 202, 203, 204] {
+        let (s, _) = w
+            .call(
+                Method::GET,
+                &format!("/api/v1/vehicles/{}", vin(v)),
+                Some(&exporter),
+                None,
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK);
+    }
+    let broken = format!(
+        "vin,model\n{},a\nLS5A3ABE0RB000999,b\n{},c\n{},d\n",
+        vin(205),
+        vin(206),
+        vin(205)
+    );
+    let res = post_csv(broken.into_bytes(), "text/csv")
+        .await
+        .expect("send");
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let p: Value = res.json().await.expect("json");
+    let lines: Vec<u64> = p["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .filter_map(|e| e["line"].as_u64())
+        .collect();
+    assert_eq!(lines, vec![3, 5], "{p}");
+    // A VIN already registered refuses the whole manifest, naming its line.
+    let res = post_csv(csv(&[vin(207), vin(201)]).into_bytes(), "text/csv")
+        .await
+        .expect("send");
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    let p: Value = res.json().await.expect("json");
+    assert_eq!(p["errors"][0]["line"], 3, "{p}");
+    for v in [205, 206, 207] {
+        let (s, _) = w
+            .call(
+                Method::GET,
+                &format!("/api/v1/vehicles/{}", vin(v)),
+                Some(&exporter),
+                None,
+            )
+            .await;
+        assert_eq!(
+            s,
+            StatusCode::NOT_FOUND,
+            "nothing of a refused manifest is applied"
+        );
+    }
+    let res = post_csv(vec![0xff, 0xfe, 0x00, 0x81], "text/csv; charset=utf-8")
+        .await
+        .expect("send");
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Login brute force: after 5 failures the user is locked, even with the right password.
+    for _ in 0..5 {
+        let (s, _) = w
+            .call(
+                Method::POST,
+                "/api/v1/auth/login",
+                None,
+                Some(json!({"username": "coordinator", "password": "wrong password"})),
+            )
+            .await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+    }
+    let res = w
+        .client
+        .post(url("/api/v1/auth/login"))
+        .json(&json!({"username": "coordinator", "password": password(OrgKind::Coordinator)}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(res.headers().contains_key("retry-after"));
+
+    // Rate limiting per token, on a node configured tightly.
+    let tight = start(
+        w.store.clone(),
+        Config {
+            rate_burst: 2,
+            rate_per_second: 1,
+            ..Config::default()
+        },
+    )
+    .await;
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        let res = w
+            .client
+            .get(format!("{tight}/api/v1/me"))
+            .bearer_auth(&exporter)
+            .send()
+            .await
+            .expect("send");
+        statuses.push(res.status().as_u16());
+        if res.status() == StatusCode::TOO_MANY_REQUESTS {
+            assert!(res.headers().contains_key("retry-after"));
+            assert_eq!(res.headers()["content-type"], "application/problem+json");
+        }
+    }
+    assert_eq!(statuses, vec![200, 200, 429]);
+
+    // The docs page is served from the binary.
+    let res = w.client.get(url("/api/docs/")).send().await.expect("send");
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.text().await.expect("text").contains("swagger"));
+}
+
+macro_rules! both_engines {
+    ($($case:ident),* $(,)?) => {
+        $(
+            mod $case {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    let w = super::sqlite_world().await;
+                    super::$case(&w).await;
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    let w = super::postgres_world().await;
+                    super::$case(&w).await;
+                }
+            }
+        )*
+    };
+}
+
+both_engines!(authorization_matrix, bad_input);
