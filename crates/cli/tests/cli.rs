@@ -12,6 +12,24 @@ fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_jianghai"))
 }
 
+/// Runs the binary with `input` on stdin and collects its output.
+fn run_with_stdin(args: &[&str], input: &str) -> std::process::Output {
+    let mut child = bin()
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write");
+    child.wait_with_output().expect("output")
+}
+
 fn postgres_url() -> String {
     std::env::var("JIANGHAI_TEST_POSTGRES")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
@@ -301,20 +319,7 @@ fn events_append_reports_bad_lines_with_numbers_and_keeps_going() {
         tally_first.canonical(),
         good.replace("\"commissioning\"", "\"inspecting\""),
     );
-    let mut child = bin()
-        .args(["events", "append", "--store", &url])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(input.as_bytes())
-        .expect("write");
-    let out = child.wait_with_output().expect("output");
+    let out = run_with_stdin(&["events", "append", "--store", &url], &input);
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -427,20 +432,7 @@ fn ais_decode_writes_gpsd_json_and_reports_bad_lines() {
                  !AIVDM,1,1,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0*4B\n\
                  \n\
                  garbage\n";
-    let mut child = bin()
-        .args(["ais", "decode"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(input.as_bytes())
-        .expect("write");
-    let out = child.wait_with_output().expect("output");
+    let out = run_with_stdin(&["ais", "decode"], input);
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&out.stdout);
     let v: serde_json::Value = serde_json::from_str(stdout.trim()).expect("one JSON object");
