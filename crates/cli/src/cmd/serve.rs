@@ -33,7 +33,7 @@ pub async fn ensure_admin(store: &jianghai_store::Store) -> anyhow::Result<()> {
 
 /// Serves `store` on `listen` until Ctrl-C or SIGTERM.
 pub async fn serve(store: jianghai_store::Store, listen: &str) -> anyhow::Result<Outcome> {
-    let app = Application::build(listen, AppState::new(store.clone(), Config::default())).await?;
+    let app = Application::build(listen, AppState::new(store.clone(), config_from_env()?)).await?;
     let addr = app.local_addr()?;
     println!("Jianghai is running at http://{addr}/  (Ctrl-C stops it)");
     ensure_admin(&store).await?;
@@ -41,4 +41,21 @@ pub async fn serve(store: jianghai_store::Store, listen: &str) -> anyhow::Result
     app.run_until(shutdown_signal()).await?;
     store.close().await;
     Ok(Outcome::Ok)
+}
+
+/// The server's limits, with `JIANGHAI_RATE_PER_SECOND` and `JIANGHAI_RATE_BURST` (requests per
+/// token) overriding the defaults, e.g. for load runs.
+fn config_from_env() -> anyhow::Result<Config> {
+    let mut config = Config::default();
+    for (name, slot) in [
+        ("JIANGHAI_RATE_PER_SECOND", &mut config.rate_per_second),
+        ("JIANGHAI_RATE_BURST", &mut config.rate_burst),
+    ] {
+        if let Ok(v) = std::env::var(name) {
+            *slot = v
+                .parse()
+                .map_err(|e| anyhow::anyhow!("{name}={v:?} is not a number of requests: {e}"))?;
+        }
+    }
+    Ok(config)
 }
