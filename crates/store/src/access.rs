@@ -6,7 +6,7 @@
 //! expiry and disabling take effect on the very next request.
 
 use chrono::{DateTime, Utc};
-use jianghai_core::{Ident, OrgKind, Organisation, ledger::format_time};
+use jianghai_core::{Ident, Organisation, ledger::format_time};
 use uuid::Uuid;
 
 use crate::registry::{exists_error, ident};
@@ -263,15 +263,6 @@ fn token(r: TokenRow) -> Result<TokenRecord, StoreError> {
     })
 }
 
-fn org(id: String, name: String, kind: String) -> Result<Organisation, StoreError> {
-    Ok(Organisation {
-        id: ident(id)?,
-        name,
-        kind: OrgKind::parse(&kind)
-            .ok_or_else(|| StoreError::Corrupt(format!("organisation kind {kind:?}")))?,
-    })
-}
-
 /// Splits one extra fetched row off into the next cursor.
 pub(crate) fn page<T>(mut items: Vec<T>, limit: i64, cursor: impl Fn(&T) -> String) -> Page<T> {
     let limit = usize::try_from(limit).unwrap_or(0);
@@ -282,6 +273,40 @@ pub(crate) fn page<T>(mut items: Vec<T>, limit: i64, cursor: impl Fn(&T) -> Stri
         None
     };
     Page { items, next }
+}
+
+impl Store {
+    /// Runs a keyset-paged list whose parameters are `$1` the cursor, `$2` the scope's value and
+    /// `$3` the row limit; one row more than `limit` is fetched to know whether a page follows.
+    pub(crate) async fn scoped_page<R, T>(
+        &self,
+        sql: String,
+        after: &str,
+        param: &str,
+        limit: i64,
+        convert: impl Fn(R) -> Result<T, StoreError>,
+        cursor: impl Fn(&T) -> String,
+    ) -> Result<Page<T>, StoreError>
+    where
+        R: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+            + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+            + Send
+            + Unpin,
+    {
+        let rows: Vec<R> = on_backend!(&self.backend, |pool| sqlx::query_as(sqlx::AssertSqlSafe(
+            sql
+        ))
+        .bind(after)
+        .bind(param)
+        .bind(limit + 1)
+        .fetch_all(pool)
+        .await?);
+        let items = rows
+            .into_iter()
+            .map(convert)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(page(items, limit, cursor))
+    }
 }
 
 impl Store {
@@ -345,16 +370,8 @@ impl Store {
         let sql = format!(
             "SELECT {USER_COLUMNS} FROM users u WHERE u.id > $1 AND {filter} ORDER BY u.id LIMIT $3"
         );
-        let rows: Vec<UserRow> = on_backend!(&self.backend, |pool| sqlx::query_as(
-            sqlx::AssertSqlSafe(sql)
-        )
-        .bind(after)
-        .bind(scope.org())
-        .bind(limit + 1)
-        .fetch_all(pool)
-        .await?);
-        let items = rows.into_iter().map(user).collect::<Result<Vec<_>, _>>()?;
-        Ok(page(items, limit, |u| u.id.to_string()))
+        self.scoped_page::<UserRow, _>(sql, after, scope.org(), limit, user, |u| u.id.to_string())
+            .await
     }
 
     /// Disables a user at `now`; its tokens stop working at once. False when there is no such
@@ -444,7 +461,8 @@ impl Store {
             take(6),
             take(7),
         ))?;
-        let organisation = org(need(take(19))?, need(take(20))?, need(take(21))?)?;
+        let organisation =
+            crate::registry::organisation((need(take(19))?, need(take(20))?, need(take(21))?))?;
         Ok(Some(match &t.owner {
             TokenOwner::User(id) => {
                 let user = user((
@@ -578,19 +596,10 @@ impl Store {
         let sql = format!(
             "SELECT {DEVICE_COLUMNS} FROM devices d WHERE d.id > $1 AND {filter} ORDER BY d.id LIMIT $3"
         );
-        let rows: Vec<DeviceRow> = on_backend!(&self.backend, |pool| sqlx::query_as(
-            sqlx::AssertSqlSafe(sql)
-        )
-        .bind(after)
-        .bind(scope.org())
-        .bind(limit + 1)
-        .fetch_all(pool)
-        .await?);
-        let items = rows
-            .into_iter()
-            .map(device)
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(page(items, limit, |d| d.id.to_string()))
+        self.scoped_page::<DeviceRow, _>(sql, after, scope.org(), limit, device, |d| {
+            d.id.to_string()
+        })
+        .await
     }
 
     /// The failed-login record of `key`, if any.

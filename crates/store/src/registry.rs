@@ -5,12 +5,23 @@ use jianghai_core::{
     Facility, FacilityKind, Ident, OrgKind, Organisation, Position, Vessel, VesselKind, Voyage,
     ledger::format_time,
 };
-use sqlx::Row;
 
 use crate::{Store, StoreError, on_backend};
 
 pub(crate) fn ident(s: String) -> Result<Ident, StoreError> {
     Ident::parse(&s).map_err(|e| StoreError::Corrupt(format!("identifier {s:?}: {e}")))
+}
+
+/// An organisations row: id, name, kind.
+pub(crate) type OrgRow = (String, String, String);
+
+pub(crate) fn organisation((id, name, kind): OrgRow) -> Result<Organisation, StoreError> {
+    Ok(Organisation {
+        id: ident(id)?,
+        kind: OrgKind::parse(&kind)
+            .ok_or_else(|| StoreError::Corrupt(format!("organisation kind {kind:?}")))?,
+        name,
+    })
 }
 
 pub(crate) fn exists_error(e: sqlx::Error, what: &'static str, id: &str) -> StoreError {
@@ -47,50 +58,23 @@ impl Store {
 
     /// The organisation with `id`, if any.
     pub async fn organisation(&self, id: &str) -> Result<Option<Organisation>, StoreError> {
-        let row = on_backend!(&self.backend, |pool| sqlx::query(
+        let row: Option<OrgRow> = on_backend!(&self.backend, |pool| sqlx::query_as(
             "SELECT id, name, kind FROM organisations WHERE id = $1"
         )
         .bind(id)
         .fetch_optional(pool)
-        .await?
-        .map(|r| -> Result<_, sqlx::Error> {
-            Ok((
-                r.try_get::<String, _>(0)?,
-                r.try_get::<String, _>(1)?,
-                r.try_get::<String, _>(2)?,
-            ))
-        })
-        .transpose()?);
-        row.map(|(id, name, kind)| {
-            Ok(Organisation {
-                id: ident(id)?,
-                name,
-                kind: OrgKind::parse(&kind)
-                    .ok_or_else(|| StoreError::Corrupt(format!("organisation kind {kind:?}")))?,
-            })
-        })
-        .transpose()
+        .await?);
+        row.map(organisation).transpose()
     }
 
     /// Every organisation, by id.
     pub async fn organisations(&self) -> Result<Vec<Organisation>, StoreError> {
-        let rows: Vec<(String, String, String)> =
-            on_backend!(&self.backend, |pool| sqlx::query_as(
-                "SELECT id, name, kind FROM organisations ORDER BY id"
-            )
-            .fetch_all(pool)
-            .await?);
-        rows.into_iter()
-            .map(|(id, name, kind)| {
-                Ok(Organisation {
-                    id: ident(id)?,
-                    name,
-                    kind: OrgKind::parse(&kind).ok_or_else(|| {
-                        StoreError::Corrupt(format!("organisation kind {kind:?}"))
-                    })?,
-                })
-            })
-            .collect()
+        let rows: Vec<OrgRow> = on_backend!(&self.backend, |pool| sqlx::query_as(
+            "SELECT id, name, kind FROM organisations ORDER BY id"
+        )
+        .fetch_all(pool)
+        .await?);
+        rows.into_iter().map(organisation).collect()
     }
 
     /// Registers a facility operated by an existing organisation.

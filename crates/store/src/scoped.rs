@@ -7,12 +7,12 @@
 
 use chrono::Utc;
 use jianghai_core::{
-    Facility, FacilityKind, Ident, OrgKind, Organisation, Position, Shipment, Vessel, VesselKind,
-    Vin, Voyage, ledger::format_time,
+    Facility, FacilityKind, Ident, Organisation, Position, Shipment, Vessel, VesselKind, Vin,
+    Voyage, ledger::format_time,
 };
 
 use crate::access::page;
-use crate::registry::{exists_error, ident};
+use crate::registry::{OrgRow, exists_error, ident, organisation};
 use crate::{Engine, Page, Store, StoreError, VehicleRecord, on_backend};
 
 /// Which vehicles a reader may see.
@@ -195,19 +195,10 @@ impl Store {
              ORDER BY v.vin LIMIT $3",
             scope.predicate(self.engine())
         );
-        let rows: Vec<VehicleRow> = on_backend!(&self.backend, |pool| sqlx::query_as(
-            sqlx::AssertSqlSafe(sql)
-        )
-        .bind(after)
-        .bind(scope.param())
-        .bind(limit + 1)
-        .fetch_all(pool)
-        .await?);
-        let items = rows
-            .into_iter()
-            .map(vehicle)
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(page(items, limit, |v| v.vin.to_string()))
+        self.scoped_page::<VehicleRow, _>(sql, after, scope.param(), limit, vehicle, |v| {
+            v.vin.to_string()
+        })
+        .await
     }
 
     /// The vehicle `vin` if it is in `scope`; `None` whether it is absent or out of scope.
@@ -242,19 +233,10 @@ impl Store {
              WHERE vo.id > $1 AND {} ORDER BY vo.id LIMIT $3",
             scope.predicate()
         );
-        let rows: Vec<VoyageRow> = on_backend!(&self.backend, |pool| sqlx::query_as(
-            sqlx::AssertSqlSafe(sql)
-        )
-        .bind(after)
-        .bind(scope.param())
-        .bind(limit + 1)
-        .fetch_all(pool)
-        .await?);
-        let items = rows
-            .into_iter()
-            .map(voyage)
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(page(items, limit, |v| v.id.to_string()))
+        self.scoped_page::<VoyageRow, _>(sql, after, scope.param(), limit, voyage, |v| {
+            v.id.to_string()
+        })
+        .await
     }
 
     /// The voyage `id` if it is in `scope`.
@@ -309,19 +291,10 @@ impl Store {
             "SELECT ve.id, ve.name, ve.kind, ve.carrier, ve.mmsi, ve.imo FROM vessels ve \
              WHERE ve.id > $1 AND {filter} ORDER BY ve.id LIMIT $3"
         );
-        let rows: Vec<VesselRow> = on_backend!(&self.backend, |pool| sqlx::query_as(
-            sqlx::AssertSqlSafe(sql)
-        )
-        .bind(after)
-        .bind(scope.param())
-        .bind(limit + 1)
-        .fetch_all(pool)
-        .await?);
-        let items = rows
-            .into_iter()
-            .map(vessel)
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(page(items, limit, |v| v.id.to_string()))
+        self.scoped_page::<VesselRow, _>(sql, after, scope.param(), limit, vessel, |v| {
+            v.id.to_string()
+        })
+        .await
     }
 
     /// Facilities, by id: corridor reference data every party may read.
@@ -366,28 +339,8 @@ impl Store {
             "SELECT id, name, kind FROM organisations WHERE id > $1 AND {filter} \
              ORDER BY id LIMIT $3"
         );
-        let rows: Vec<(String, String, String)> =
-            on_backend!(&self.backend, |pool| sqlx::query_as(sqlx::AssertSqlSafe(
-                sql
-            ))
-            .bind(after)
-            .bind(param)
-            .bind(limit + 1)
-            .fetch_all(pool)
-            .await?);
-        let items = rows
-            .into_iter()
-            .map(|(id, name, kind)| {
-                Ok(Organisation {
-                    id: ident(id)?,
-                    name,
-                    kind: OrgKind::parse(&kind).ok_or_else(|| {
-                        StoreError::Corrupt(format!("organisation kind {kind:?}"))
-                    })?,
-                })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        Ok(page(items, limit, |o| o.id.to_string()))
+        self.scoped_page::<OrgRow, _>(sql, after, param, limit, organisation, |o| o.id.to_string())
+            .await
     }
 
     /// Records a shipment and its VINs in one transaction. Every VIN must be a registered
