@@ -5,7 +5,7 @@ use jianghai_core::{Event, Vin};
 use serde_json::json;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
-use super::{Outcome, open};
+use super::{Outcome, open, open_existing};
 
 /// Longest line accepted on stdin; longer lines are rejected, not truncated.
 const MAX_LINE: usize = 1 << 20;
@@ -69,7 +69,7 @@ pub async fn timeline(url: &str, vin: &str) -> anyhow::Result<Outcome> {
             return Ok(Outcome::Findings);
         }
     };
-    let store = open(url).await?;
+    let store = open_existing(url).await?;
     let events = store.timeline(&vin).await?;
     if events.is_empty() {
         eprintln!("{vin}: no events");

@@ -97,6 +97,20 @@ pub async fn open(url: &str) -> anyhow::Result<jianghai_store::Store> {
         .with_context(|| format!("cannot open store {url}"))
 }
 
+/// Opens a store that must already exist: a mistyped SQLite path is an error, not a new, empty
+/// ledger that trivially verifies.
+pub async fn open_existing(url: &str) -> anyhow::Result<jianghai_store::Store> {
+    if let Some(path) = url
+        .strip_prefix("sqlite://")
+        .or(url.strip_prefix("sqlite:"))
+        && path != ":memory:"
+        && !std::path::Path::new(path).exists()
+    {
+        anyhow::bail!("no store at {url}: {path} does not exist");
+    }
+    open(url).await
+}
+
 /// Resolves on Ctrl-C or SIGTERM.
 pub async fn shutdown_signal() {
     let ctrl_c = async {

@@ -1,9 +1,9 @@
 //! `jianghai verify`.
 
-use super::{Outcome, open};
+use super::{Outcome, open_existing};
 
 pub async fn run(url: &str) -> anyhow::Result<Outcome> {
-    let store = open(url).await?;
+    let store = open_existing(url).await?;
     let outcome = match store.verify().await {
         Ok(summary) => {
             println!(
