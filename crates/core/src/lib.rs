@@ -5,6 +5,8 @@
 //! - [`Event`]: one business step, EPCIS 2.0-shaped ([`epcis`] renders it).
 //! - [`ledger`]: the hash chain and its [`ledger::Verifier`], shared by every store.
 //! - [`party`]: organisations and what they own.
+//! - [`reading`]: sensor readings (EPCIS MeasurementType, UN/ECE Rec 20 units) and the
+//!   [`Subject`] a sensor watches.
 //!
 //! ```
 //! use jianghai_core::Vin;
@@ -24,6 +26,7 @@ pub mod ident;
 pub mod ledger;
 pub mod lifecycle;
 pub mod party;
+pub mod reading;
 pub mod vin;
 pub mod wmi;
 
@@ -33,5 +36,8 @@ pub use lifecycle::{LifecycleError, Status, Step, VehicleState};
 pub use party::{
     Facility, FacilityKind, OrgKind, Organisation, Position, Powertrain, Shipment, Vehicle, Vessel,
     VesselKind, Voyage,
+};
+pub use reading::{
+    MeasurementType, Reading, ReadingError, ReadingInput, Subject, SubjectError, SubjectKind, Unit,
 };
 pub use vin::{Vin, VinError};
