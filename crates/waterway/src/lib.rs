@@ -15,6 +15,11 @@
 //!   datum km, signed offset and the nearest place.
 //! - [`voyage`]: [`voyage::progress`] (km done, km to go, percent).
 //! - [`eta`]: [`EtaModel`], section transit-time and lock-wait histories → P50/P90 ETAs.
+//! - [`track`]: [`VoyageTracker`], the voyage state machine over position fixes: state
+//!   (berthed, under way, at anchor, waiting for a lock, in a lock, moored, stopped), lock
+//!   passages, section transits for the ETA model, progress, speed history and ETAs.
+//! - [`anomaly`]: [`VoyageWatch`], the route-anomaly detectors (off the corridor, unplanned
+//!   stop, AIS silence, ETA slipping, transit time limit at risk).
 //!
 //! # Design
 //!
@@ -43,18 +48,22 @@
 //! assert!(prog.percent > 85.0 && prog.percent < 87.0);
 //! ```
 
+pub mod anomaly;
 pub mod centreline;
 pub mod datum;
 pub mod eta;
 pub mod geojson;
 pub mod place;
+pub mod track;
 pub mod voyage;
 pub mod waterway;
 
+pub use anomaly::{AnomalyConfig, AnomalyKind, VoyageWatch};
 pub use centreline::{Anchor, Centreline, CentrelineError, LineProjection, Position, Vertex};
 pub use datum::{Datum, DatumKm, Datums};
 pub use eta::{Estimate, EtaError, EtaModel};
 pub use geojson::parse_centreline;
 pub use place::{NearestPlace, Place, PlaceId, PlaceKind, Places};
+pub use track::{Fix, NavHint, TrackConfig, TrackEvent, VoyageState, VoyageTracker};
 pub use voyage::{Direction, Progress};
 pub use waterway::{Projection, Waterway};
