@@ -54,6 +54,7 @@
 pub mod detect;
 pub mod engine;
 pub mod rules;
+pub mod voyage;
 
 use chrono::{DateTime, Utc};
 use jianghai_core::Ident;

@@ -18,8 +18,6 @@
 //! - [`track`]: [`VoyageTracker`], the voyage state machine over position fixes: state
 //!   (berthed, under way, at anchor, waiting for a lock, in a lock, moored, stopped), lock
 //!   passages, section transits for the ETA model, progress, speed history and ETAs.
-//! - [`anomaly`]: [`VoyageWatch`], the route-anomaly detectors (off the corridor, unplanned
-//!   stop, AIS silence, ETA slipping, transit time limit at risk).
 //!
 //! # Design
 //!
@@ -48,7 +46,6 @@
 //! assert!(prog.percent > 85.0 && prog.percent < 87.0);
 //! ```
 
-pub mod anomaly;
 pub mod centreline;
 pub mod datum;
 pub mod eta;
@@ -58,7 +55,6 @@ pub mod track;
 pub mod voyage;
 pub mod waterway;
 
-pub use anomaly::{AnomalyConfig, AnomalyKind, VoyageWatch};
 pub use centreline::{Anchor, Centreline, CentrelineError, LineProjection, Position, Vertex};
 pub use datum::{Datum, DatumKm, Datums};
 pub use eta::{Estimate, EtaError, EtaModel};

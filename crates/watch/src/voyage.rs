@@ -1,5 +1,8 @@
-//! Route anomalies of a tracked voyage, as pure detectors: observations in, raise/clear
-//! decisions out.
+//! Route anomalies of a tracked voyage: the voyage detectors. Observations of one voyage's
+//! ship in (made by the shell from `jianghai_waterway`'s tracker: km, offset from the centre
+//! line, speed, whether a stop is expected there, ETAs), [`Decision`]s about the voyage's
+//! [`Subject`] out, in the same shape as the sensor engine's, so the shell raises and clears
+//! alerts for both alike.
 //!
 //! - **Off the corridor**: the ship is further from the centre line than the corridor's
 //!   half-width; cleared once it is back well inside (hysteresis).
@@ -12,9 +15,14 @@
 //! - **Transit time limit at risk**: the P90 arrival is after the customs transit deadline.
 //!
 //! One anomaly of each kind is open at a time; a repeat of an open one says nothing. Time is
-//! the observation's own time or `now` passed in.
+//! the observation's own time or `now` passed in. Nothing here knows AIS, the waterway model,
+//! SQL or the clock.
 
 use chrono::{DateTime, TimeDelta, Utc};
+use jianghai_core::Ident;
+use jianghai_core::reading::Subject;
+
+use crate::{Alarm, Decision, EvidenceRef, RuleId, Severity};
 
 /// What went wrong.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -41,46 +49,30 @@ impl AnomalyKind {
         AnomalyKind::TransitLimitAtRisk,
     ];
 
-    /// The rule id alerts are raised under, e.g. `voyage.off_corridor`.
-    pub fn rule(self) -> &'static str {
+    /// The rule id alerts are raised under, e.g. `voyage-off-corridor`.
+    pub fn rule_id(self) -> &'static str {
         match self {
-            AnomalyKind::OffCorridor => "voyage.off_corridor",
-            AnomalyKind::UnplannedStop => "voyage.unplanned_stop",
-            AnomalyKind::AisSilence => "voyage.ais_silence",
-            AnomalyKind::EtaSlip => "voyage.eta_slip",
-            AnomalyKind::TransitLimitAtRisk => "voyage.transit_limit_at_risk",
+            AnomalyKind::OffCorridor => "voyage-off-corridor",
+            AnomalyKind::UnplannedStop => "voyage-unplanned-stop",
+            AnomalyKind::AisSilence => "voyage-ais-silence",
+            AnomalyKind::EtaSlip => "voyage-eta-slip",
+            AnomalyKind::TransitLimitAtRisk => "voyage-transit-limit-at-risk",
         }
     }
 
     /// The kind whose rule id is `rule`.
     pub fn from_rule(rule: &str) -> Option<AnomalyKind> {
-        AnomalyKind::ALL.into_iter().find(|k| k.rule() == rule)
+        AnomalyKind::ALL.into_iter().find(|k| k.rule_id() == rule)
+    }
+
+    /// The rule id as the engine's type.
+    pub fn rule(self) -> RuleId {
+        // The ids above are valid rule ids (a test checks them all).
+        RuleId::parse(self.rule_id()).unwrap_or_else(|_| unreachable!())
     }
 
     fn index(self) -> usize {
         self as usize
-    }
-}
-
-/// How serious an anomaly is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Severity {
-    /// Worth knowing.
-    Info,
-    /// Someone should look.
-    Warning,
-    /// Act now.
-    Critical,
-}
-
-impl Severity {
-    /// `info`, `warning` or `critical`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Info => "info",
-            Severity::Warning => "warning",
-            Severity::Critical => "critical",
-        }
     }
 }
 
@@ -138,35 +130,15 @@ pub struct Observation {
     pub transit_deadline: Option<DateTime<Utc>>,
 }
 
-/// A raised anomaly.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Anomaly {
-    /// Which.
-    pub kind: AnomalyKind,
-    /// How serious.
-    pub severity: Severity,
-    /// When it began.
-    pub at: DateTime<Utc>,
-    /// One line.
-    pub title: String,
-    /// What was seen, with numbers.
-    pub detail: String,
-    /// Where, unified km, if known.
-    pub km: Option<f64>,
-}
-
-/// A detector's output.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Decision {
-    /// Open an anomaly.
-    Raise(Anomaly),
-    /// Close the open anomaly of this kind.
-    Clear {
-        /// Which.
-        kind: AnomalyKind,
-        /// When it ended.
-        at: DateTime<Utc>,
-    },
+/// A raised anomaly, before it becomes an [`Alarm`].
+struct Anomaly {
+    kind: AnomalyKind,
+    severity: Severity,
+    at: DateTime<Utc>,
+    title: String,
+    detail: String,
+    /// The measurement that raised it: sensor name, time, value.
+    evidence: (&'static str, DateTime<Utc>, f64),
 }
 
 /// The anomaly detectors of one voyage.
@@ -174,6 +146,9 @@ pub enum Decision {
 /// Invariant: for each kind, raises and clears alternate, starting with a raise.
 #[derive(Clone, Debug)]
 pub struct VoyageWatch {
+    subject: Subject,
+    /// The position source named in evidence, e.g. the ship's AIS station `mmsi-413801008`.
+    source: Ident,
     config: AnomalyConfig,
     open: [bool; 5],
     stopped_since: Option<DateTime<Utc>>,
@@ -198,9 +173,12 @@ fn time_text(t: DateTime<Utc>) -> String {
 }
 
 impl VoyageWatch {
-    /// Detectors with these thresholds and nothing open.
-    pub fn new(config: AnomalyConfig) -> VoyageWatch {
+    /// Detectors for the voyage `subject` (kind voyage), whose positions come from `source`,
+    /// with these thresholds and nothing open.
+    pub fn new(subject: Subject, source: Ident, config: AnomalyConfig) -> VoyageWatch {
         VoyageWatch {
+            subject,
+            source,
             config,
             open: [false; 5],
             stopped_since: None,
@@ -228,14 +206,32 @@ impl VoyageWatch {
     fn raise(&mut self, out: &mut Vec<Decision>, a: Anomaly) {
         if !self.open[a.kind.index()] {
             self.open[a.kind.index()] = true;
-            out.push(Decision::Raise(a));
+            let (sensor, time, value) = a.evidence;
+            out.push(Decision::Raise(Alarm {
+                rule: a.kind.rule(),
+                subject: self.subject.clone(),
+                severity: a.severity,
+                title: a.title,
+                detail: a.detail,
+                at: a.at,
+                evidence: vec![EvidenceRef {
+                    device: self.source.clone(),
+                    sensor: sensor.to_string(),
+                    time,
+                    value,
+                }],
+            }));
         }
     }
 
     fn clear(&mut self, out: &mut Vec<Decision>, kind: AnomalyKind, at: DateTime<Utc>) {
         if self.open[kind.index()] {
             self.open[kind.index()] = false;
-            out.push(Decision::Clear { kind, at });
+            out.push(Decision::Clear {
+                rule: kind.rule(),
+                subject: self.subject.clone(),
+                at,
+            });
         }
     }
 
@@ -256,7 +252,7 @@ impl VoyageWatch {
                     kind: AnomalyKind::AisSilence,
                     severity: Severity::Warning,
                     at: t + self.config.silence_after,
-                    km: Some(km),
+                    evidence: ("ais_last_fix_km", t, km),
                     title: "AIS silence".into(),
                     detail: format!(
                         "no AIS position since {} at km {km:.1} ({} without a position)",
@@ -286,7 +282,7 @@ impl VoyageWatch {
                     kind: AnomalyKind::OffCorridor,
                     severity: Severity::Warning,
                     at: o.at,
-                    km: Some(o.km),
+                    evidence: ("offset_m", o.at, o.offset_m),
                     title: "Off the corridor".into(),
                     detail: format!(
                     "{off:.0} m towards the {side} bank of the centre line at km {:.1} (corridor half-width {:.0} m)",
@@ -310,7 +306,7 @@ impl VoyageWatch {
                     kind: AnomalyKind::UnplannedStop,
                     severity: Severity::Warning,
                     at: since,
-                    km: Some(o.km),
+                    evidence: ("sog_kn", o.at, o.sog_kn),
                     title: "Unplanned stop".into(),
                     detail: format!(
                         "under {} kn for {} at km {:.1}, outside ports, anchorages and lock areas",
@@ -332,7 +328,7 @@ impl VoyageWatch {
                         kind: AnomalyKind::EtaSlip,
                         severity: Severity::Warning,
                         at: o.at,
-                        km: Some(o.km),
+                        evidence: ("eta_p50_slip_h", o.at, slip),
                         title: "ETA slipping".into(),
                         detail: format!(
                             "expected arrival {} (P50) is {slip:.1} h after the planned {}",
@@ -354,7 +350,7 @@ impl VoyageWatch {
                         kind: AnomalyKind::TransitLimitAtRisk,
                         severity: Severity::Critical,
                         at: o.at,
-                        km: Some(o.km),
+                        evidence: ("eta_p90_over_limit_h", o.at, hours(eta - limit)),
                         title: "Customs transit time limit at risk".into(),
                         detail: format!(
                             "arrival {} (P90) is after the transit time limit {}",
@@ -397,16 +393,24 @@ mod tests {
 
     fn kinds(ds: &[Decision]) -> Vec<(bool, AnomalyKind)> {
         ds.iter()
-            .map(|d| match d {
-                Decision::Raise(a) => (true, a.kind),
-                Decision::Clear { kind, .. } => (false, *kind),
+            .map(|d| {
+                let kind = AnomalyKind::from_rule(d.rule().as_str()).expect("a voyage rule");
+                (matches!(d, Decision::Raise(_)), kind)
             })
             .collect()
     }
 
+    fn watch() -> VoyageWatch {
+        VoyageWatch::new(
+            Subject::parse("voyage:rv-0001").expect("subject"),
+            Ident::parse("mmsi-413801008").expect("ident"),
+            AnomalyConfig::default(),
+        )
+    }
+
     #[test]
     fn off_corridor_raises_once_and_clears_with_hysteresis() {
-        let mut w = VoyageWatch::new(AnomalyConfig::default());
+        let mut w = watch();
         assert!(w.observe(&obs(0)).is_empty());
         let off = Observation {
             offset_m: -2_600.0,
@@ -437,7 +441,7 @@ mod tests {
 
     #[test]
     fn stops_are_unplanned_only_outside_expected_places_and_after_a_while() {
-        let mut w = VoyageWatch::new(AnomalyConfig::default());
+        let mut w = watch();
         let stop = |min, expected| Observation {
             sog_kn: 0.1,
             expected_stop: expected,
@@ -470,7 +474,7 @@ mod tests {
 
     #[test]
     fn silence_is_raised_by_tick_or_by_the_fix_after_the_gap() {
-        let mut w = VoyageWatch::new(AnomalyConfig::default());
+        let mut w = watch();
         w.observe(&obs(0));
         assert_eq!(w.poll_timeout(), Some(t(30)));
         assert!(w.tick(t(30)).is_empty());
@@ -500,7 +504,7 @@ mod tests {
 
     #[test]
     fn eta_slip_and_transit_limit() {
-        let mut w = VoyageWatch::new(AnomalyConfig::default());
+        let mut w = watch();
         let plan = t(0) + TimeDelta::hours(100);
         let with = |min, p50_h: i64, p90_h: i64| Observation {
             eta_p50: Some(t(0) + TimeDelta::hours(p50_h)),
@@ -531,8 +535,62 @@ mod tests {
     #[test]
     fn rule_ids_round_trip() {
         for k in AnomalyKind::ALL {
-            assert_eq!(AnomalyKind::from_rule(k.rule()), Some(k));
+            assert!(RuleId::parse(k.rule_id()).is_ok());
+            assert_eq!(k.rule().as_str(), k.rule_id());
+            assert_eq!(AnomalyKind::from_rule(k.rule_id()), Some(k));
         }
         assert_eq!(AnomalyKind::from_rule("nope"), None);
+    }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        /// Whatever the observations and ticks, each anomaly kind alternates raise, clear, raise…,
+        /// and nothing is raised with a time after the observation or tick that raised it.
+        #[test]
+        fn anomaly_decisions_alternate_per_kind(
+            steps in prop::collection::vec(
+                (1i64..120, -4_000.0f64..4_000.0, 0.0f64..3.0, any::<bool>(), -20i64..20, any::<bool>()),
+                1..80,
+            ),
+        ) {
+            let mut w = watch();
+            let mut open = std::collections::HashMap::new();
+            let plan = t(0) + TimeDelta::hours(100);
+            let mut now = t(0);
+            for (minutes, offset_m, sog_kn, expected_stop, slip_h, tick) in steps {
+                now += TimeDelta::minutes(minutes);
+                let decisions = if tick {
+                    w.tick(now)
+                } else {
+                    w.observe(&Observation {
+                        at: now,
+                        km: 1500.0,
+                        offset_m,
+                        sog_kn,
+                        expected_stop,
+                        eta_p50: Some(plan + TimeDelta::hours(slip_h)),
+                        eta_p90: Some(plan + TimeDelta::hours(slip_h + 5)),
+                        planned_arrival: Some(plan),
+                        transit_deadline: Some(plan + TimeDelta::hours(12)),
+                    })
+                };
+                for d in decisions {
+                    let kind = AnomalyKind::from_rule(d.rule().as_str()).expect("a voyage rule");
+                    let (raised, at) = match d {
+                        Decision::Raise(a) => (true, a.at),
+                        Decision::Clear { at, .. } => (false, at),
+                    };
+                    prop_assert!(at <= now);
+                    let was = open.insert(kind, raised).unwrap_or(false);
+                    prop_assert_ne!(was, raised, "{:?}", kind);
+                }
+                for k in AnomalyKind::ALL {
+                    prop_assert_eq!(w.is_open(k), open.get(&k).copied().unwrap_or(false));
+                }
+            }
+        }
     }
 }
