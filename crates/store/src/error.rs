@@ -52,6 +52,9 @@ pub enum StoreError {
     Exists { what: &'static str, id: String },
     #[error("{what} {id:?} does not exist")]
     Missing { what: &'static str, id: String },
+    /// Input the store refuses to keep (too long, of an unknown kind, …); nothing was written.
+    #[error("{0}")]
+    Invalid(String),
 }
 
 /// Verifying the ledger.

@@ -14,11 +14,13 @@
 //! ```
 
 mod access;
+mod alerts;
 mod error;
 mod ledger;
 mod migrations;
 mod registry;
 mod scoped;
+mod webhooks;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -32,9 +34,16 @@ pub use access::{
     AuditEntry, Bearer, DeviceKind, DeviceRecord, MemberScope, Role, Throttle, TokenOwner,
     TokenRecord, TokenUnusable, UserRecord,
 };
+pub use alerts::{
+    Alert, AlertAction, AlertComment, AlertDraft, AlertError, AlertEvent, AlertFilter, AlertScope,
+    AlertState, MAX_EVIDENCE_BYTES, RaisedAlert, SUBJECT_KINDS, Severity,
+};
 pub use error::{AppendError, OpenError, StoreError, VerifyError};
 pub use ledger::{MAX_BATCH, Receipt, Recorded, VehicleRecord};
 pub use scoped::{OrgScope, ShipmentError, ShipmentScope, VehicleScope, VoyageScope};
+pub use webhooks::{
+    AttemptOutcome, Delivery, DeliveryAttempt, DeliveryState, DueDelivery, WebhookRecord,
+};
 
 /// One page of a listing, and the cursor of the next page (`None` on the last).
 #[derive(Debug, Clone, PartialEq)]
@@ -84,6 +93,8 @@ pub struct Store {
     pub(crate) backend: Backend,
     /// SQLite has one writer; serialising appends in-process avoids busy retries.
     pub(crate) write_lock: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// The alert-log head this process last committed; wakes the live streams.
+    pub(crate) alert_log: std::sync::Arc<tokio::sync::watch::Sender<i64>>,
 }
 
 impl Store {
@@ -133,6 +144,7 @@ impl Store {
         Ok(Store {
             backend: Backend::Sqlite(pool),
             write_lock: Default::default(),
+            alert_log: Default::default(),
         })
     }
 
@@ -174,6 +186,7 @@ impl Store {
         Ok(Store {
             backend: Backend::Postgres(pool),
             write_lock: Default::default(),
+            alert_log: Default::default(),
         })
     }
 

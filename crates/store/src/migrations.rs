@@ -161,6 +161,100 @@ CREATE TABLE login_throttle (
 );
 "#;
 
+/// Version 8: alerts. One open alert per (rule, subject) is a partial unique index, which both
+/// engines enforce against concurrent writers; `owner` is what the subject belongs to (the
+/// vessel of a deck), for scoping. The alert log (`alert_events`) numbers every change from a
+/// one-row head that writers update in their transaction, so numbers commit in order. Webhooks
+/// keep their cursor into that log; each delivery and each attempt is recorded.
+const ALERTS: &str = r#"
+CREATE TABLE alerts (
+    id              TEXT PRIMARY KEY,
+    rule            TEXT NOT NULL,
+    subject_kind    TEXT NOT NULL,
+    subject_id      TEXT NOT NULL,
+    owner           TEXT NOT NULL,
+    source          TEXT NOT NULL,
+    severity        TEXT NOT NULL CHECK (severity IN ('info', 'warning', 'critical')),
+    severity_before TEXT,
+    state           TEXT NOT NULL CHECK (state IN ('open', 'acknowledged', 'resolved')),
+    title           TEXT NOT NULL,
+    detail          TEXT NOT NULL,
+    evidence        TEXT NOT NULL,
+    last_evidence   TEXT NOT NULL,
+    opened_at       TEXT NOT NULL,
+    last_seen       TEXT NOT NULL,
+    count           BIGINT NOT NULL,
+    acknowledged_at TEXT,
+    acknowledged_by TEXT,
+    resolved_at     TEXT,
+    resolved_by     TEXT,
+    resolution      TEXT,
+    assignee        TEXT,
+    escalation      INTEGER NOT NULL,
+    escalated_at    TEXT,
+    CHECK ((state = 'resolved') = (resolved_at IS NOT NULL))
+);
+CREATE UNIQUE INDEX alerts_one_open ON alerts(rule, subject_kind, subject_id)
+    WHERE resolved_at IS NULL;
+CREATE INDEX alerts_by_subject ON alerts(subject_kind, subject_id);
+CREATE INDEX alerts_by_owner ON alerts(owner);
+CREATE INDEX alerts_by_state ON alerts(state, severity);
+CREATE TABLE alert_comments (
+    id     TEXT PRIMARY KEY,
+    alert  TEXT NOT NULL REFERENCES alerts(id),
+    at     TEXT NOT NULL,
+    author TEXT NOT NULL,
+    body   TEXT NOT NULL
+);
+CREATE INDEX alert_comments_by_alert ON alert_comments(alert, id);
+CREATE TABLE alert_log_head (
+    id  INTEGER PRIMARY KEY CHECK (id = 1),
+    seq BIGINT NOT NULL
+);
+INSERT INTO alert_log_head (id, seq) VALUES (1, 0);
+CREATE TABLE alert_events (
+    seq    BIGINT PRIMARY KEY,
+    alert  TEXT NOT NULL REFERENCES alerts(id),
+    at     TEXT NOT NULL,
+    kind   TEXT NOT NULL,
+    actor  TEXT NOT NULL,
+    detail TEXT NOT NULL
+);
+CREATE INDEX alert_events_by_alert ON alert_events(alert, seq);
+CREATE TABLE webhooks (
+    id           TEXT PRIMARY KEY,
+    organisation TEXT NOT NULL REFERENCES organisations(id),
+    url          TEXT NOT NULL,
+    secret       TEXT NOT NULL,
+    created_at   TEXT NOT NULL,
+    disabled_at  TEXT,
+    cursor       BIGINT NOT NULL
+);
+CREATE INDEX webhooks_by_organisation ON webhooks(organisation, id);
+CREATE TABLE webhook_deliveries (
+    id           TEXT PRIMARY KEY,
+    webhook      TEXT NOT NULL REFERENCES webhooks(id),
+    event_seq    BIGINT NOT NULL,
+    body         TEXT NOT NULL,
+    state        TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed')),
+    attempts     INTEGER NOT NULL,
+    next_at      TEXT NOT NULL,
+    created_at   TEXT NOT NULL,
+    delivered_at TEXT,
+    UNIQUE (webhook, event_seq)
+);
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries(state, next_at);
+CREATE TABLE webhook_attempts (
+    delivery    TEXT NOT NULL REFERENCES webhook_deliveries(id),
+    attempt     INTEGER NOT NULL,
+    at          TEXT NOT NULL,
+    status      INTEGER,
+    error       TEXT,
+    duration_ms BIGINT NOT NULL,
+    PRIMARY KEY (delivery, attempt)
+);
+"#;
+
 fn migration(version: i64, description: &'static str, sql: String) -> Migration {
     Migration::new(
         version,
@@ -176,6 +270,7 @@ pub fn sqlite() -> Migrator {
     Migrator::with_migrations(vec![
         migration(1, "ledger and registry", format!("{COMMON}{SQLITE_GUARDS}")),
         migration(2, "access", ACCESS.to_string()),
+        migration(8, "alerts", ALERTS.to_string()),
     ])
 }
 
@@ -188,5 +283,6 @@ pub fn postgres() -> Migrator {
             format!("{COMMON}{POSTGRES_GUARDS}"),
         ),
         migration(2, "access", ACCESS.to_string()),
+        migration(8, "alerts", ALERTS.to_string()),
     ])
 }

@@ -63,7 +63,7 @@ fn body_text(engine: Engine, path: &[&str]) -> String {
 
 impl VehicleScope {
     /// A predicate over `v` (the vehicles table) whose one parameter is `$2`.
-    fn predicate(&self, engine: Engine) -> String {
+    pub(crate) fn predicate(&self, engine: Engine) -> String {
         let voyage = body_text(engine, &["subjects", "voyage"]);
         match self {
             VehicleScope::All => "$2 = ''".into(),
