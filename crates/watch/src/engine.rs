@@ -7,7 +7,7 @@
 //! readings are small `Copy` records. Strings are built only when an alarm is raised.
 
 use std::collections::{HashMap, VecDeque};
-use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::hash::{BuildHasherDefault, Hasher};
 
 use chrono::{DateTime, Utc};
 use jianghai_core::Ident;
@@ -40,6 +40,8 @@ pub struct Engine {
     subject_index: HashMap<Subject, u32>,
     streams: Vec<Stream>,
     stream_index: HashMap<u64, u32, BuildHasherDefault<PreHashed>>,
+    /// Scratch space for the key of the stream being looked up.
+    key: Vec<u8>,
     stats: Stats,
 }
 
@@ -75,6 +77,8 @@ struct Pending {
 }
 
 struct Stream {
+    /// Subject kind and id, device, sensor and measurement (see `write_key`).
+    key: Box<[u8]>,
     subject: u32,
     device: Ident,
     sensor: String,
@@ -87,12 +91,14 @@ struct Stream {
     heard_at: i64,
     heard: (i64, f64),
     heard_in_transit: bool,
+    /// Silence slots now active (so an arrival need not look at the slots when there are none).
+    silent: u32,
     slots: Vec<Slot>,
 }
 
 enum Slot {
     Threshold(usize, Held),
-    Rate(usize, Box<RateState>),
+    Rate(usize, RateState),
     Baseline(usize, BaselineState),
     /// Index into the subject's `dew`.
     Dew(usize),
@@ -145,6 +151,7 @@ impl Engine {
             subject_index: HashMap::new(),
             streams: Vec::new(),
             stream_index: HashMap::default(),
+            key: Vec::new(),
             stats: Stats::default(),
         }
     }
@@ -179,20 +186,19 @@ impl Engine {
         }
         let subject = &mut self.subjects[si];
         let streams = &self.streams;
-        let key = |p: &Pending| {
-            let st = &streams[p.stream as usize];
-            (
-                p.time,
-                st.device.as_str(),
-                st.sensor.as_str(),
-                st.measurement,
-            )
+        // Event time first; only a tie looks at the streams (device, sensor, measurement, value).
+        let before = |a: &Pending, b: &Pending| match a.time.cmp(&b.time) {
+            std::cmp::Ordering::Equal => {
+                let (sa, sb) = (&streams[a.stream as usize], &streams[b.stream as usize]);
+                (sa.device.as_str(), sa.sensor.as_str(), sa.measurement)
+                    .cmp(&(sb.device.as_str(), sb.sensor.as_str(), sb.measurement))
+                    .then(a.value.total_cmp(&b.value))
+                    .is_lt()
+            }
+            order => order.is_lt(),
         };
         let mut at = subject.pending.len();
-        while at > 0 && {
-            let (a, b) = (key(&p), key(&subject.pending[at - 1]));
-            a < b || (a == b && p.value.total_cmp(&subject.pending[at - 1].value).is_lt())
-        } {
+        while at > 0 && before(&p, &subject.pending[at - 1]) {
             at -= 1;
         }
         subject.pending.insert(at, p);
@@ -227,10 +233,12 @@ impl Engine {
                     .scope
                     .when
                     .matches(stream.heard_in_transit);
-                if *active || !in_context || now_us - stream.heard_at < after_ms * US_PER_MS {
+                let quiet = now_us.saturating_sub(stream.heard_at);
+                if *active || !in_context || quiet < after_ms * US_PER_MS {
                     continue;
                 }
                 *active = true;
+                stream.silent += 1;
                 let (rule, si) = (*rule, stream.subject as usize);
                 let (t, v) = stream.heard;
                 let detail = format!(
@@ -239,7 +247,7 @@ impl Engine {
                     stream.device,
                     stream.measurement,
                     time(t),
-                    (now_us - stream.heard_at) / 60_000_000,
+                    quiet / 60_000_000,
                     now,
                 );
                 let evidence = vec![self.evidence(s as u32, t, v)];
@@ -269,6 +277,10 @@ impl Engine {
             stream.heard = (p.time, p.value);
             stream.heard_in_transit = p.in_transit;
         }
+        if stream.silent == 0 {
+            return;
+        }
+        stream.silent = 0;
         let si = stream.subject as usize;
         let mut ended = Vec::new();
         for slot in &mut stream.slots {
@@ -483,20 +495,14 @@ impl Engine {
     /// Finds the stream of an observation, creating it (and its subject) on first sight.
     fn stream_for(&mut self, obs: &Observation) -> u32 {
         let r = &obs.reading;
+        write_key(&mut self.key, obs);
         let mut h = Fx::default();
-        obs.subject.hash(&mut h);
-        r.device.as_str().hash(&mut h);
-        r.sensor.hash(&mut h);
-        r.measurement.hash(&mut h);
+        h.write(&self.key);
         let hash = h.finish();
         let mut at = self.stream_index.get(&hash).copied();
         while let Some(i) = at {
             let s = &self.streams[i as usize];
-            if s.measurement == r.measurement
-                && s.sensor == r.sensor
-                && s.device == r.device
-                && self.subjects[s.subject as usize].subject == obs.subject
-            {
+            if *s.key == *self.key {
                 return i;
             }
             at = s.next;
@@ -505,6 +511,7 @@ impl Engine {
         let idx = self.streams.len() as u32;
         let slots = self.slots_for(si, &r.sensor, r.measurement);
         self.streams.push(Stream {
+            key: self.key.as_slice().into(),
             subject: si as u32,
             device: r.device.clone(),
             sensor: r.sensor.clone(),
@@ -514,6 +521,7 @@ impl Engine {
             heard_at: i64::MIN,
             heard: (i64::MIN, 0.0),
             heard_in_transit: false,
+            silent: 0,
             slots,
         });
         self.subjects[si].streams.push(idx);
@@ -561,7 +569,7 @@ impl Engine {
             let measured = rule.scope.measurement == Some(m);
             let slot = match &rule.detector {
                 Detector::Threshold(_) if measured => Slot::Threshold(i, Held::default()),
-                Detector::RateOfRise(_) if measured => Slot::Rate(i, Box::default()),
+                Detector::RateOfRise(_) if measured => Slot::Rate(i, RateState::default()),
                 Detector::Baseline(_) if measured => Slot::Baseline(i, BaselineState::default()),
                 Detector::State { .. } if measured => Slot::State(i, false),
                 Detector::Silence { .. } if measured || rule.scope.measurement.is_none() => {
@@ -692,6 +700,23 @@ fn step(
         Slot::Silence(..) => return None,
     };
     (hit.change != Change::None).then_some(hit)
+}
+
+/// A stream's identity as bytes: subject kind and id, device, sensor (separated by `0xff`, which
+/// never occurs in UTF-8) and the measurement's discriminant as the last byte.
+fn write_key(key: &mut Vec<u8>, obs: &Observation) {
+    const SEP: u8 = 0xff;
+    let r = &obs.reading;
+    key.clear();
+    key.extend_from_slice(obs.subject.kind().as_str().as_bytes());
+    key.push(SEP);
+    key.extend_from_slice(obs.subject.id().as_bytes());
+    key.push(SEP);
+    key.extend_from_slice(r.device.as_str().as_bytes());
+    key.push(SEP);
+    key.extend_from_slice(r.sensor.as_bytes());
+    key.push(SEP);
+    key.push(r.measurement as u8);
 }
 
 fn time(us: i64) -> DateTime<Utc> {

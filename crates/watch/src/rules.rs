@@ -1095,6 +1095,27 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        /// What the fuzz target checks, on mutations of the corridor file: no panic, and a
+        /// refusal points at a line that exists.
+        #[test]
+        fn mutated_rule_files_are_refused_with_a_line(
+            at in 0usize..8000, len in 0usize..40, insert in "[ -~\n]{0,12}"
+        ) {
+            let text = RuleSet::corridor_defaults_toml();
+            let start = text.floor_char_boundary(at.min(text.len()));
+            let end = text.floor_char_boundary((start + len).min(text.len()));
+            let mutated = format!("{}{insert}{}", &text[..start], &text[end..]);
+            let lines = mutated.lines().count().max(1);
+            if let Err(e) = RuleSet::from_toml(&mutated) {
+                proptest::prop_assert!(!e.message.is_empty());
+                if let Some(line) = e.line {
+                    proptest::prop_assert!((1..=lines + 1).contains(&line), "{e}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn sensor_patterns() {
         let p = SensorPattern::parse("battery*").expect("pattern");
