@@ -192,23 +192,54 @@ fn bench(c: &mut Criterion) {
         SENSORS
     );
 
+    // The default 2 s reorder window, and none (every reading evaluated on arrival).
+    let configs = [
+        ("observe/10-rules", rules.clone()),
+        ("observe/10-rules/no-reorder-window", rules.with_reorder_window_ms(0)),
+    ];
+    // Per core: the same work timed by the CPU time this thread got (the machine is shared, so
+    // wall time undercounts); the peer measures itself the same way (time.thread_time).
+    for (name, rules) in &configs {
+        let mut per_cpu_second: Vec<f64> = (0..5)
+            .filter_map(|_| {
+                let start = thread_cpu_seconds()?;
+                black_box(run(rules, &observations));
+                let spent = thread_cpu_seconds()? - start;
+                Some(observations.len() as f64 / spent)
+            })
+            .collect();
+        per_cpu_second.sort_by(f64::total_cmp);
+        if let Some(median) = per_cpu_second.get(per_cpu_second.len() / 2) {
+            eprintln!("{name}: median {median:.0} readings per CPU-second over 5 passes");
+        }
+    }
+
     let mut g = c.benchmark_group("watch");
     g.sample_size(10);
     g.throughput(Throughput::Elements(observations.len() as u64));
-    g.bench_function("observe/10-rules", |b| {
-        b.iter_batched(
-            || Engine::new(rules.clone()),
-            |mut engine| {
-                let mut n = 0;
-                for o in &observations {
-                    n += engine.observe(black_box(o), o.reading.time).len();
-                }
-                n + engine.flush().len()
-            },
-            BatchSize::LargeInput,
-        )
-    });
+    for (name, rules) in &configs {
+        g.bench_function(*name, |b| {
+            b.iter_batched(
+                || Engine::new(rules.clone()),
+                |mut engine| {
+                    let mut n = 0;
+                    for o in &observations {
+                        n += engine.observe(black_box(o), o.reading.time).len();
+                    }
+                    n + engine.flush().len()
+                },
+                BatchSize::LargeInput,
+            )
+        });
+    }
     g.finish();
+}
+
+/// CPU time this thread has run, from `/proc/thread-self/schedstat` (Linux), in seconds.
+fn thread_cpu_seconds() -> Option<f64> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let ns: f64 = text.split_whitespace().next()?.parse().ok()?;
+    Some(ns / 1e9)
 }
 
 criterion_group!(benches, bench);

@@ -21,29 +21,48 @@ pub enum Change {
 
 /// A condition that must hold (`on`) for a minimum duration before it is active, and once active
 /// stays active while the looser `hold` is true (hysteresis).
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Held {
-    /// First reading of the current excursion: (time, value).
-    pub since: Option<(i64, f64)>,
+    /// First reading of the current excursion: (time, value); `NONE` outside one. (Not an
+    /// `Option`: the engine keeps ten of these per sensor, and every byte is cache.)
+    since: (i64, f64),
     pub active: bool,
 }
 
+const NONE: (i64, f64) = (i64::MIN, 0.0);
+
+impl Default for Held {
+    fn default() -> Held {
+        Held {
+            since: NONE,
+            active: false,
+        }
+    }
+}
+
 impl Held {
+    /// First reading of the current excursion.
+    pub fn since(&self) -> Option<(i64, f64)> {
+        (self.since.0 != i64::MIN).then_some(self.since)
+    }
+
     pub fn step(&mut self, on: bool, hold: bool, for_ms: i64, time: i64, value: f64) -> Change {
         if self.active {
             if hold {
                 return Change::None;
             }
             self.active = false;
-            self.since = None;
+            self.since = NONE;
             return Change::Clear;
         }
         if !on {
-            self.since = None;
+            self.since = NONE;
             return Change::None;
         }
-        let (t0, _) = *self.since.get_or_insert((time, value));
-        if time - t0 >= for_ms * US_PER_MS {
+        if self.since.0 == i64::MIN {
+            self.since = (time, value);
+        }
+        if time - self.since.0 >= for_ms * US_PER_MS {
             self.active = true;
             Change::Raise
         } else {
@@ -69,12 +88,21 @@ pub const RATE_POINTS: i64 = 64;
 pub struct RateState {
     points: VecDeque<(i64, f64)>,
     pub held: Held,
-    /// The last computed rise per minute and the point it was measured from.
-    pub rise: f64,
-    pub from: (i64, f64),
 }
 
 impl RateState {
+    /// The rise per minute from the oldest point in the window to (`time`, `value`), and that
+    /// point; `None` with less than half a window of history.
+    pub fn rise(&self, r: &RateOfRise, time: i64, value: f64) -> Option<(f64, (i64, f64))> {
+        let &(t0, v0) = self.points.front()?;
+        (time - t0 >= r.over_ms * US_PER_MS / 2).then(|| {
+            (
+                (value - v0) / ((time - t0) as f64 / US_PER_MINUTE),
+                (t0, v0),
+            )
+        })
+    }
+
     pub fn step(&mut self, r: &RateOfRise, in_context: bool, time: i64, value: f64) -> Change {
         let window = r.over_ms * US_PER_MS;
         while self
@@ -84,11 +112,7 @@ impl RateState {
         {
             self.points.pop_front();
         }
-        let slope = self
-            .points
-            .front()
-            .filter(|&&(t0, _)| time - t0 >= window / 2)
-            .map(|&(t0, v0)| (t0, v0, (value - v0) / ((time - t0) as f64 / US_PER_MINUTE)));
+        let slope = self.rise(r, time, value);
         let spacing = (window / RATE_POINTS).max(1);
         if self
             .points
@@ -97,12 +121,10 @@ impl RateState {
         {
             self.points.push_back((time, value));
         }
-        let Some((t0, v0, rise)) = slope else {
+        let Some((rise, _)) = slope else {
             // Not enough history (start, or after a gap): the condition stays as it was.
             return Change::None;
         };
-        self.rise = rise;
-        self.from = (t0, v0);
         let on = in_context && rise >= r.per_minute;
         let hold = in_context && rise >= r.per_minute - r.hysteresis;
         self.held.step(on, hold, 0, time, value)
@@ -116,21 +138,20 @@ pub struct BaselineState {
     pub mean: f64,
     pub var: f64,
     pub active: bool,
-    /// The last deviation in standard deviations, and the mean it was measured against.
-    pub z: f64,
-    pub against: f64,
 }
 
 impl BaselineState {
     /// Scores `value` against the baseline so far, then folds it in (a lasting shift becomes the
-    /// new normal, and the alarm clears once it has).
-    pub fn step(&mut self, b: &Baseline, in_context: bool, value: f64) -> Change {
+    /// new normal, and the alarm clears once it has). Returns the change, the score in standard
+    /// deviations and the mean it was scored against.
+    pub fn step(&mut self, b: &Baseline, in_context: bool, value: f64) -> (Change, f64, f64) {
+        let against = self.mean;
+        let mut z = 0.0;
         let change = if self.n >= b.warmup {
             let sigma = self.var.sqrt().max(b.min_sigma);
-            self.z = (value - self.mean).abs() / sigma;
-            self.against = self.mean;
-            let on = in_context && self.z > b.z;
-            let hold = in_context && self.z > b.z - b.hysteresis;
+            z = (value - self.mean).abs() / sigma;
+            let on = in_context && z > b.z;
+            let hold = in_context && z > b.z - b.hysteresis;
             match (self.active, on, hold) {
                 (false, true, _) => {
                     self.active = true;
@@ -153,7 +174,7 @@ impl BaselineState {
             self.var = (1.0 - b.alpha) * (self.var + b.alpha * d * d);
         }
         self.n = self.n.saturating_add(1);
-        change
+        (change, z, against)
     }
 }
 
@@ -332,8 +353,7 @@ mod tests {
             Change::Raise,
             "5 °C in 2 minutes"
         );
-        assert!((s.rise - 2.5).abs() < 1e-12);
-        assert_eq!(s.from, (0, 20.0));
+        assert_eq!(s.rise(&r, 2 * MIN, 25.0), Some((2.5, (0, 20.0))));
         // A gap longer than the window empties it: no verdict, state kept.
         assert_eq!(s.step(&r, true, 60 * MIN, 20.0), Change::None);
         assert!(s.held.active);
@@ -351,15 +371,16 @@ mod tests {
         let mut s = BaselineState::default();
         for i in 0..10 {
             let v = if i % 2 == 0 { 10.0 } else { 10.4 };
-            assert_eq!(s.step(&b, true, v), Change::None);
+            assert_eq!(s.step(&b, true, v).0, Change::None);
         }
-        assert_eq!(s.step(&b, true, 11.0), Change::None, "within min_sigma");
-        assert_eq!(s.step(&b, true, 20.0), Change::Raise);
-        assert!(s.z > 4.0);
+        assert_eq!(s.step(&b, true, 11.0).0, Change::None, "within min_sigma");
+        let (change, z, mean) = s.step(&b, true, 20.0);
+        assert_eq!(change, Change::Raise);
+        assert!(z > 4.0 && (mean - 10.2).abs() < 0.3, "{z} {mean}");
         // The level stays high: the baseline follows and the alarm clears.
         let mut cleared = false;
         for _ in 0..100 {
-            cleared |= s.step(&b, true, 20.0) == Change::Clear;
+            cleared |= s.step(&b, true, 20.0).0 == Change::Clear;
         }
         assert!(cleared && !s.active);
     }

@@ -616,7 +616,7 @@ fn step(
                 return None;
             };
             let in_context = rules[*rule].scope.when.matches(p.in_transit);
-            let since = held.since;
+            let since = held.since();
             let change = held.threshold(t, in_context, p.time, p.value);
             let mut hit = one(*rule, change, Detail::Threshold { value: p.value });
             if let Some((t0, v0)) = since.filter(|&(t0, _)| t0 < p.time) {
@@ -631,16 +631,19 @@ fn step(
             };
             let in_context = rules[*rule].scope.when.matches(p.in_transit);
             let change = state.step(r, in_context, p.time, p.value);
+            let (rise, from) = state
+                .rise(r, p.time, p.value)
+                .unwrap_or((0.0, (p.time, p.value)));
             let mut hit = one(
                 *rule,
                 change,
                 Detail::Rate {
-                    rise: state.rise,
-                    from: state.from,
+                    rise,
+                    from,
                     value: p.value,
                 },
             );
-            hit.evidence[0] = (p.stream, state.from.0, state.from.1);
+            hit.evidence[0] = (p.stream, from.0, from.1);
             hit.count = 2;
             hit
         }
@@ -649,14 +652,14 @@ fn step(
                 return None;
             };
             let in_context = rules[*rule].scope.when.matches(p.in_transit);
-            let change = state.step(b, in_context, p.value);
+            let (change, z, mean) = state.step(b, in_context, p.value);
             one(
                 *rule,
                 change,
                 Detail::Baseline {
                     value: p.value,
-                    z: state.z,
-                    mean: state.against,
+                    z,
+                    mean,
                 },
             )
         }
