@@ -195,7 +195,10 @@ fn bench(c: &mut Criterion) {
     // The default 2 s reorder window, and none (every reading evaluated on arrival).
     let configs = [
         ("observe/10-rules", rules.clone()),
-        ("observe/10-rules/no-reorder-window", rules.with_reorder_window_ms(0)),
+        (
+            "observe/10-rules/no-reorder-window",
+            rules.with_reorder_window_ms(0),
+        ),
     ];
     // Per core: the same work timed by the CPU time this thread got (the machine is shared, so
     // wall time undercounts); the peer measures itself the same way (time.thread_time).
