@@ -602,106 +602,81 @@ fn step(
     is_temperature: bool,
     p: Pending,
 ) -> Option<Hit> {
-    let one = |rule, change, detail| Hit {
+    let rule = match slot {
+        Slot::Threshold(r, _)
+        | Slot::Rate(r, _)
+        | Slot::Baseline(r, _)
+        | Slot::State(r, _)
+        | Slot::Silence(r, _) => *r,
+        Slot::Dew(d) => subject.dew[*d].0,
+    };
+    let in_context = rules[rule].scope.when.matches(p.in_transit);
+    let mut hit = Hit {
         rule,
-        change,
+        change: Change::None,
         at: p.time,
         evidence: [(p.stream, p.time, p.value); 2],
         count: 1,
-        detail,
+        detail: Detail::State { value: p.value },
     };
-    let hit = match slot {
-        Slot::Threshold(rule, held) => {
-            let Detector::Threshold(t) = &rules[*rule].detector else {
-                return None;
-            };
-            let in_context = rules[*rule].scope.when.matches(p.in_transit);
+    match (slot, &rules[rule].detector) {
+        (Slot::Threshold(_, held), Detector::Threshold(t)) => {
             let since = held.since();
-            let change = held.threshold(t, in_context, p.time, p.value);
-            let mut hit = one(*rule, change, Detail::Threshold { value: p.value });
+            hit.change = held.threshold(t, in_context, p.time, p.value);
+            hit.detail = Detail::Threshold { value: p.value };
             if let Some((t0, v0)) = since.filter(|&(t0, _)| t0 < p.time) {
                 hit.evidence[0] = (p.stream, t0, v0);
                 hit.count = 2;
             }
-            hit
         }
-        Slot::Rate(rule, state) => {
-            let Detector::RateOfRise(r) = &rules[*rule].detector else {
-                return None;
-            };
-            let in_context = rules[*rule].scope.when.matches(p.in_transit);
-            let change = state.step(r, in_context, p.time, p.value);
+        (Slot::Rate(_, state), Detector::RateOfRise(r)) => {
+            hit.change = state.step(r, in_context, p.time, p.value);
             let (rise, from) = state
                 .rise(r, p.time, p.value)
                 .unwrap_or((0.0, (p.time, p.value)));
-            let mut hit = one(
-                *rule,
-                change,
-                Detail::Rate {
-                    rise,
-                    from,
-                    value: p.value,
-                },
-            );
+            hit.detail = Detail::Rate {
+                rise,
+                from,
+                value: p.value,
+            };
             hit.evidence[0] = (p.stream, from.0, from.1);
             hit.count = 2;
-            hit
         }
-        Slot::Baseline(rule, state) => {
-            let Detector::Baseline(b) = &rules[*rule].detector else {
-                return None;
-            };
-            let in_context = rules[*rule].scope.when.matches(p.in_transit);
+        (Slot::Baseline(_, state), Detector::Baseline(b)) => {
             let (change, z, mean) = state.step(b, in_context, p.value);
-            one(
-                *rule,
-                change,
-                Detail::Baseline {
-                    value: p.value,
-                    z,
-                    mean,
-                },
-            )
-        }
-        Slot::Dew(d) => {
-            let (rule, state) = &mut subject.dew[*d];
-            let Detector::DewPoint(dp) = &rules[*rule].detector else {
-                return None;
+            hit.change = change;
+            hit.detail = Detail::Baseline {
+                value: p.value,
+                z,
+                mean,
             };
-            let in_context = rules[*rule].scope.when.matches(p.in_transit);
-            let change = state.step(dp, in_context, is_temperature, (p.time, p.value, p.stream));
+        }
+        (Slot::Dew(d), Detector::DewPoint(dp)) => {
+            let state = &mut subject.dew[*d].1;
+            hit.change = state.step(dp, in_context, is_temperature, (p.time, p.value, p.stream));
             let (Some(t), Some(rh)) = (state.temperature, state.humidity) else {
                 return None;
             };
-            Hit {
-                rule: *rule,
-                change,
-                at: p.time,
-                evidence: [(t.2, t.0, t.1), (rh.2, rh.0, rh.1)],
-                count: 2,
-                detail: Detail::Dew {
-                    t: t.1,
-                    rh: rh.1,
-                    dew_point: state.dew_point,
-                    margin: state.margin,
-                },
-            }
-        }
-        Slot::State(rule, active) => {
-            let Detector::State { set } = rules[*rule].detector else {
-                return None;
+            hit.evidence = [(t.2, t.0, t.1), (rh.2, rh.0, rh.1)];
+            hit.count = 2;
+            hit.detail = Detail::Dew {
+                t: t.1,
+                rh: rh.1,
+                dew_point: state.dew_point,
+                margin: state.margin,
             };
-            let on = rules[*rule].scope.when.matches(p.in_transit) && (p.value >= 0.5) == set;
-            let change = match (*active, on) {
+        }
+        (Slot::State(_, active), Detector::State { set }) => {
+            let on = in_context && (p.value >= 0.5) == *set;
+            hit.change = match (*active, on) {
                 (false, true) => Change::Raise,
                 (true, false) => Change::Clear,
                 _ => Change::None,
             };
             *active = on;
-            one(*rule, change, Detail::State { value: p.value })
         }
-        Slot::Silence(..) => return None,
-    };
+        _ => return None,
+    }
     (hit.change != Change::None).then_some(hit)
 }
 

@@ -830,31 +830,25 @@ impl FileDoc {
             let mut rule = parsed.rule.clone();
             if let Detector::AllOf(members) = &mut rule.detector {
                 for name in &parsed.all_of {
-                    let Some(i) = ids.iter().position(|id| id == name) else {
-                        return Err(at(
-                            rule.id.as_str(),
-                            0,
-                            format!(
-                                "rule {:?}: all_of names {:?}, which is not a rule in this file",
-                                rule.id.as_str(),
-                                name.as_str()
-                            ),
-                        ));
+                    let problem = match ids.iter().position(|id| id == name) {
+                        Some(i) if parsed_is_plain(&self.rule[i]) => {
+                            if !members.contains(&i) {
+                                members.push(i);
+                            }
+                            continue;
+                        }
+                        Some(_) => "which is itself a combination or a silence rule",
+                        None => "which is not a rule in this file",
                     };
-                    if !parsed_is_plain(&self.rule[i]) {
-                        return Err(at(
+                    return Err(at(
+                        rule.id.as_str(),
+                        0,
+                        format!(
+                            "rule {:?}: all_of names {:?}, {problem}",
                             rule.id.as_str(),
-                            0,
-                            format!(
-                                "rule {:?}: all_of names {:?}, which is itself a combination or a silence rule",
-                                rule.id.as_str(),
-                                name.as_str()
-                            ),
-                        ));
-                    }
-                    if !members.contains(&i) {
-                        members.push(i);
-                    }
+                            name.as_str()
+                        ),
+                    ));
                 }
             }
             rules.push(rule);
