@@ -20,6 +20,7 @@ mod ledger;
 mod migrations;
 mod registry;
 mod scoped;
+mod vessels;
 mod webhooks;
 
 use std::str::FromStr;
@@ -41,6 +42,10 @@ pub use alerts::{
 pub use error::{AppendError, OpenError, StoreError, VerifyError};
 pub use ledger::{MAX_BATCH, Receipt, Recorded, VehicleRecord};
 pub use scoped::{OrgScope, ShipmentError, ShipmentScope, VehicleScope, VoyageScope};
+pub use vessels::{
+    LockPassageRecord, PositionRecord, ProgressRecord, SectionTransitRecord, StateChangeRecord,
+    StaticRecord, TrackSnapshot, TrackingRecord, VoyagePlan, VoyageWindow,
+};
 pub use webhooks::{
     AttemptOutcome, Delivery, DeliveryAttempt, DeliveryState, DueDelivery, WebhookRecord,
 };

@@ -255,6 +255,116 @@ CREATE TABLE webhook_attempts (
 );
 "#;
 
+/// Version 7: vessels at sea. AIS positions of registered vessels keyed by (MMSI, time), their
+/// static data by MMSI, and what voyage tracking derived from them: the latest progress per
+/// voyage and its history, state changes, lock passages (also ledger events), per-section
+/// transit times (the ETA model's history) and voyage plans. Vessels are linked to their AIS
+/// station by `vessels.mmsi`; the voyage a position belongs to is found from the ledger's
+/// departing/arriving events, hence the index on `ledger(biz_step)`.
+const VESSELS: &str = r#"
+CREATE INDEX vessels_by_mmsi ON vessels(mmsi);
+CREATE INDEX ledger_by_biz_step ON ledger(biz_step, event_time);
+CREATE TABLE ais_positions (
+    mmsi        BIGINT NOT NULL,
+    at          TEXT NOT NULL,
+    vessel      TEXT NOT NULL REFERENCES vessels(id),
+    voyage      TEXT REFERENCES voyages(id),
+    lat         DOUBLE PRECISION NOT NULL,
+    lon         DOUBLE PRECISION NOT NULL,
+    sog_kn      DOUBLE PRECISION,
+    cog_deg     DOUBLE PRECISION,
+    heading     BIGINT,
+    nav_status  BIGINT,
+    received_at TEXT NOT NULL,
+    PRIMARY KEY (mmsi, at)
+);
+CREATE INDEX ais_positions_by_vessel ON ais_positions(vessel, at);
+CREATE INDEX ais_positions_by_voyage ON ais_positions(voyage, at);
+CREATE TABLE ais_static (
+    mmsi        BIGINT PRIMARY KEY,
+    vessel      TEXT NOT NULL REFERENCES vessels(id),
+    name        TEXT,
+    callsign    TEXT,
+    imo         BIGINT,
+    ship_type   BIGINT,
+    length_m    BIGINT,
+    beam_m      BIGINT,
+    draught_m   DOUBLE PRECISION,
+    destination TEXT,
+    updated_at  TEXT NOT NULL
+);
+CREATE TABLE voyage_plans (
+    voyage           TEXT PRIMARY KEY REFERENCES voyages(id),
+    planned_arrival  TEXT,
+    transit_deadline TEXT,
+    updated_at       TEXT NOT NULL
+);
+CREATE TABLE voyage_tracks (
+    voyage      TEXT PRIMARY KEY REFERENCES voyages(id),
+    vessel      TEXT NOT NULL REFERENCES vessels(id),
+    at          TEXT NOT NULL,
+    state       TEXT NOT NULL,
+    state_since TEXT NOT NULL,
+    lat         DOUBLE PRECISION NOT NULL,
+    lon         DOUBLE PRECISION NOT NULL,
+    km          DOUBLE PRECISION NOT NULL,
+    offset_m    DOUBLE PRECISION NOT NULL,
+    sog_kn      DOUBLE PRECISION NOT NULL,
+    total_km    DOUBLE PRECISION NOT NULL,
+    done_km     DOUBLE PRECISION NOT NULL,
+    to_go_km    DOUBLE PRECISION NOT NULL,
+    percent     DOUBLE PRECISION NOT NULL,
+    next_place  TEXT,
+    next_p50    TEXT,
+    next_p90    TEXT,
+    arrival_p50 TEXT,
+    arrival_p90 TEXT,
+    updated_at  TEXT NOT NULL
+);
+CREATE TABLE voyage_progress (
+    voyage      TEXT NOT NULL REFERENCES voyages(id),
+    at          TEXT NOT NULL,
+    state       TEXT NOT NULL,
+    km          DOUBLE PRECISION NOT NULL,
+    sog_kn      DOUBLE PRECISION NOT NULL,
+    done_km     DOUBLE PRECISION NOT NULL,
+    percent     DOUBLE PRECISION NOT NULL,
+    arrival_p50 TEXT,
+    PRIMARY KEY (voyage, at)
+);
+CREATE TABLE voyage_states (
+    voyage TEXT NOT NULL REFERENCES voyages(id),
+    at     TEXT NOT NULL,
+    state  TEXT NOT NULL,
+    km     DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (voyage, at)
+);
+CREATE TABLE lock_passages (
+    voyage        TEXT NOT NULL REFERENCES voyages(id),
+    lock_id       TEXT NOT NULL,
+    direction     TEXT NOT NULL CHECK (direction IN ('downstream', 'upstream')),
+    waiting_since TEXT,
+    entered       TEXT NOT NULL,
+    left_at       TEXT NOT NULL,
+    inferred      BIGINT NOT NULL,
+    wait_h        DOUBLE PRECISION NOT NULL,
+    passage_h     DOUBLE PRECISION NOT NULL,
+    event_id      TEXT NOT NULL,
+    PRIMARY KEY (voyage, lock_id)
+);
+CREATE INDEX lock_passages_by_time ON lock_passages(entered);
+CREATE TABLE section_transits (
+    voyage    TEXT NOT NULL REFERENCES voyages(id),
+    section   TEXT NOT NULL,
+    direction TEXT NOT NULL CHECK (direction IN ('downstream', 'upstream')),
+    entered   TEXT NOT NULL,
+    left_at   TEXT NOT NULL,
+    hours     DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (voyage, section)
+);
+CREATE INDEX section_transits_by_time ON section_transits(left_at);
+"#;
+
 fn migration(version: i64, description: &'static str, sql: String) -> Migration {
     Migration::new(
         version,
@@ -270,6 +380,7 @@ pub fn sqlite() -> Migrator {
     Migrator::with_migrations(vec![
         migration(1, "ledger and registry", format!("{COMMON}{SQLITE_GUARDS}")),
         migration(2, "access", ACCESS.to_string()),
+        migration(7, "vessels", VESSELS.to_string()),
         migration(8, "alerts", ALERTS.to_string()),
     ])
 }
@@ -283,6 +394,7 @@ pub fn postgres() -> Migrator {
             format!("{COMMON}{POSTGRES_GUARDS}"),
         ),
         migration(2, "access", ACCESS.to_string()),
+        migration(7, "vessels", VESSELS.to_string()),
         migration(8, "alerts", ALERTS.to_string()),
     ])
 }

@@ -111,10 +111,23 @@ impl VoyageScope {
         }
     }
 
-    fn param(&self) -> &str {
+    pub(crate) fn param(&self) -> &str {
         match self {
             VoyageScope::All => "",
             VoyageScope::CarriedBy(o) | VoyageScope::Touching(o) => o.as_str(),
+        }
+    }
+
+    /// A predicate over `ve` (the vessels table) whose one parameter is `$2`: the vessels of the
+    /// carriers in scope, or (`Touching`) those sailing from or to the organisation's facilities.
+    pub(crate) fn vessel_predicate(&self) -> &'static str {
+        match self {
+            VoyageScope::All => "$2 = ''",
+            VoyageScope::CarriedBy(_) => "ve.carrier = $2",
+            VoyageScope::Touching(_) => {
+                "ve.id IN (SELECT vo.vessel FROM voyages vo JOIN facilities f \
+                 ON f.id = vo.origin OR f.id = vo.destination WHERE f.operator = $2)"
+            }
         }
     }
 }
@@ -163,9 +176,10 @@ fn voyage(r: VoyageRow) -> Result<Voyage, StoreError> {
     })
 }
 
-type VesselRow = (String, String, String, String, Option<i64>, Option<i64>);
+pub(crate) type VesselRow = (String, String, String, String, Option<i64>, Option<i64>);
+pub(crate) const VESSEL_COLUMNS: &str = "ve.id, ve.name, ve.kind, ve.carrier, ve.mmsi, ve.imo";
 
-fn vessel(r: VesselRow) -> Result<Vessel, StoreError> {
+pub(crate) fn vessel_from_row(r: VesselRow) -> Result<Vessel, StoreError> {
     let kind = match r.2.as_str() {
         "river_ro_ro" => VesselKind::RiverRoRo,
         "ocean_pctc" => VesselKind::OceanPctc,
@@ -268,7 +282,7 @@ impl Store {
         .bind(id)
         .fetch_optional(pool)
         .await?);
-        row.map(vessel).transpose()
+        row.map(vessel_from_row).transpose()
     }
 
     /// Vessels of the carriers `scope` allows (`Touching` reads as vessels sailing from or to
@@ -279,19 +293,12 @@ impl Store {
         after: &str,
         limit: i64,
     ) -> Result<Page<Vessel>, StoreError> {
-        let filter = match scope {
-            VoyageScope::All => "$2 = ''",
-            VoyageScope::CarriedBy(_) => "ve.carrier = $2",
-            VoyageScope::Touching(_) => {
-                "ve.id IN (SELECT vo.vessel FROM voyages vo JOIN facilities f \
-                 ON f.id = vo.origin OR f.id = vo.destination WHERE f.operator = $2)"
-            }
-        };
+        let filter = scope.vessel_predicate();
         let sql = format!(
-            "SELECT ve.id, ve.name, ve.kind, ve.carrier, ve.mmsi, ve.imo FROM vessels ve \
-             WHERE ve.id > $1 AND {filter} ORDER BY ve.id LIMIT $3"
+            "SELECT {VESSEL_COLUMNS} FROM vessels ve WHERE ve.id > $1 AND {filter} \
+             ORDER BY ve.id LIMIT $3"
         );
-        self.scoped_page::<VesselRow, _>(sql, after, scope.param(), limit, vessel, |v| {
+        self.scoped_page::<VesselRow, _>(sql, after, scope.param(), limit, vessel_from_row, |v| {
             v.id.to_string()
         })
         .await
