@@ -118,14 +118,32 @@ impl<S: Send + Sync> FromRequestParts<S> for Paging {
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         let q = parts.uri.query().unwrap_or("");
         let p: PageQuery = serde_urlencoded_like(q)?;
-        let limit = p.limit.unwrap_or(50);
+        Paging::new(p.after, p.limit)
+    }
+}
+
+impl Paging {
+    /// Validates a cursor and a page size given by a listing with more query parameters.
+    pub fn new(after: Option<String>, limit: Option<i64>) -> Result<Paging, ApiError> {
+        let limit = limit.unwrap_or(50);
         if !(1..=500).contains(&limit) {
             return Err(ApiError::field("limit", "must be between 1 and 500"));
         }
         Ok(Paging {
-            after: p.after.unwrap_or_default(),
+            after: after.unwrap_or_default(),
             limit,
         })
+    }
+}
+
+/// A query string parsed into `T`; one that does not fit is a 400 problem.
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        serde_urlencoded_like(parts.uri.query().unwrap_or("")).map(ApiQuery)
     }
 }
 

@@ -9,7 +9,11 @@
 //!   of the request carries and the response echoes; every `/api/v1` request is audited.
 //! - `/api/openapi.json` is the OpenAPI 3.1 document collected from the handlers, and
 //!   `/api/docs` a Swagger UI served from the binary (no internet needed).
+//! - Alerts ([`api::alerts`]) are pushed live over Server-Sent Events and to signed webhooks
+//!   ([`webhooks`]); [`alerting`] holds the workers (escalation, webhook dispatch) that
+//!   [`Application::run_until`] runs beside the server.
 
+pub mod alerting;
 pub mod api;
 pub mod audit;
 pub mod auth;
@@ -17,6 +21,7 @@ pub mod bootstrap;
 pub mod extract;
 pub mod policy;
 pub mod problem;
+pub mod webhooks;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -43,6 +48,8 @@ pub struct Config {
     /// Failed logins per username within 15 minutes before it is locked for 15 minutes (an
     /// address gets four times as many).
     pub login_max_failures: i64,
+    /// Escalation of unacknowledged alerts and webhook delivery.
+    pub alerts: alerting::AlertsConfig,
 }
 
 impl Default for Config {
@@ -52,6 +59,7 @@ impl Default for Config {
             rate_burst: 200,
             rate_per_second: 100,
             login_max_failures: 5,
+            alerts: alerting::AlertsConfig::default(),
         }
     }
 }
@@ -62,6 +70,9 @@ pub struct AppState {
     pub store: Store,
     pub config: Arc<Config>,
     pub limiter: auth::RateLimiter,
+    /// Turns true when the server begins to shut down, so endless responses (live streams)
+    /// end and the graceful shutdown can finish.
+    pub stopping: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl AppState {
@@ -70,6 +81,7 @@ impl AppState {
             limiter: auth::RateLimiter::new(config.rate_burst, config.rate_per_second),
             store,
             config: Arc::new(config),
+            stopping: Arc::new(tokio::sync::watch::Sender::new(false)),
         }
     }
 }
@@ -135,6 +147,7 @@ async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    state: AppState,
 }
 
 impl Application {
@@ -145,7 +158,8 @@ impl Application {
             .with_context(|| format!("cannot listen on {listen}"))?;
         Ok(Application {
             listener,
-            router: app(state),
+            router: app(state.clone()),
+            state,
         })
     }
 
@@ -154,18 +168,28 @@ impl Application {
         Ok(self.listener.local_addr()?)
     }
 
-    /// Serves until `shutdown` resolves, then drains in-flight requests.
+    /// Serves (with the alert workers) until `shutdown` resolves, then ends the live streams,
+    /// drains in-flight requests and stops the workers.
     pub async fn run_until(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        axum::serve(
+        let workers = alerting::spawn(&self.state.store, &self.state.config.alerts);
+        let stopping = self.state.stopping.clone();
+        let served = axum::serve(
             self.listener,
             self.router
                 .into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            stopping.send_replace(true);
+        })
         .await
-        .context("server failed")
+        .context("server failed");
+        for w in workers {
+            w.abort();
+        }
+        served
     }
 }

@@ -12,9 +12,18 @@
 //! | customs | all (under supervision) | all | all | its users, devices |
 //! | coordinator | all, read-only | all | all | its users, devices |
 //! | operator | all | all | all | every organisation |
+//!
+//! Alerts are scoped by their subject ([`alerts`]): an exporter sees alerts on its vehicles and
+//! shipments; a carrier those on its vessels (decks, zones, seals), its voyages and the vehicles
+//! on them; a port those on its facilities (zones, seals) and the vehicles at them; customs, the
+//! coordinator and the operator see all. Another party's alert reads as absent (404), for
+//! reading and acting alike. Acting on an alert (acknowledge, resolve, assign, comment) needs
+//! an admin or operator role and is not for the read-only coordinator.
 
-use jianghai_core::{Ident, OrgKind, Step};
-use jianghai_store::{MemberScope, OrgScope, Role, ShipmentScope, VehicleScope, VoyageScope};
+use jianghai_core::{Ident, OrgKind, Organisation, Step};
+use jianghai_store::{
+    AlertScope, MemberScope, OrgScope, Role, ShipmentScope, VehicleScope, VoyageScope,
+};
 
 use crate::auth::Principal;
 use crate::problem::ApiError;
@@ -50,6 +59,22 @@ pub fn shipments(p: &Principal) -> ShipmentScope {
         OrgKind::Exporter => ShipmentScope::ExportedBy(own(p)),
         OrgKind::Carrier | OrgKind::Port => ShipmentScope::Nothing,
         OrgKind::Customs | OrgKind::Coordinator | OrgKind::Operator => ShipmentScope::All,
+    }
+}
+
+/// The alerts `p` may read (and, with [`Command::HandleAlert`], act on).
+pub fn alerts(p: &Principal) -> AlertScope {
+    alerts_of(&p.organisation)
+}
+
+/// The alerts an organisation may see: its users', its live stream's and its webhooks' scope.
+pub fn alerts_of(org: &Organisation) -> AlertScope {
+    let own = org.id.clone();
+    match org.kind {
+        OrgKind::Exporter => AlertScope::ExportedBy(own),
+        OrgKind::Carrier => AlertScope::CarriedBy(own),
+        OrgKind::Port => AlertScope::OperatedBy(own),
+        OrgKind::Customs | OrgKind::Coordinator | OrgKind::Operator => AlertScope::All,
     }
 }
 
@@ -94,6 +119,12 @@ pub enum Command<'a> {
     },
     ReadLedger,
     ReadAudit,
+    /// Acknowledge, resolve, assign or comment on an alert (in scope: the caller checks).
+    HandleAlert,
+    /// Register, list or remove the webhooks of `org`.
+    ManageWebhooks {
+        org: &'a Ident,
+    },
 }
 
 fn operator_admin(p: &Principal) -> bool {
@@ -129,6 +160,8 @@ pub fn may(p: &Principal, c: Command<'_>) -> Result<(), ApiError> {
             OrgKind::Customs | OrgKind::Coordinator | OrgKind::Operator
         ),
         Command::ReadAudit => kind == OrgKind::Operator,
+        Command::HandleAlert => acts(p) && kind != OrgKind::Coordinator,
+        Command::ManageWebhooks { org } => p.role == Role::Admin && *org == &p.organisation.id,
     };
     if allowed {
         Ok(())

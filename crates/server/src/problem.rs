@@ -177,6 +177,7 @@ impl From<StoreError> for ApiError {
             StoreError::Missing { what, id } => {
                 ApiError::field("/", format!("{what} {id:?} does not exist"))
             }
+            StoreError::Invalid(detail) => ApiError::field("/", detail),
             other => ApiError::internal(other),
         }
     }

@@ -135,6 +135,7 @@ async fn world(store: Store, dir: Option<tempfile::TempDir>) -> World {
         rate_burst: 10_000,
         rate_per_second: 10_000,
         login_max_failures: 5,
+        ..Config::default()
     };
     let base = start(store.clone(), config).await;
     World {
@@ -180,6 +181,14 @@ impl World {
         }
         let res = req.send().await.expect("send");
         let status = res.status();
+        if res
+            .headers()
+            .get("content-type")
+            .is_some_and(|ct| ct.as_bytes().starts_with(b"text/event-stream"))
+        {
+            // A live stream never ends: its status is the answer.
+            return (status, Value::Null);
+        }
         let text = res.text().await.expect("body");
         (
             status,
@@ -246,6 +255,43 @@ async fn matrix(w: &World) -> Vec<Row> {
         .await;
     assert_eq!(s, StatusCode::CREATED, "{b}");
     let (v1, v2) = (vin(1), vin(2));
+    // Two alerts on the carrier's deck (one to act on, one to resolve) and a webhook of the
+    // exporter's.
+    let deck_alert = |rule: &'static str| {
+        let store = w.store.clone();
+        async move {
+            store
+                .raise_alert(&jianghai_store::AlertDraft {
+                    rule: rule.into(),
+                    subject_kind: "deck".into(),
+                    subject_id: "minsheng-ro-ro-8/D1".into(),
+                    severity: jianghai_store::Severity::Warning,
+                    title: "Deck air above 45 °C".into(),
+                    detail: String::new(),
+                    evidence: json!([]),
+                    at: Utc::now(),
+                    source: "watch".into(),
+                })
+                .await
+                .expect("raise")
+                .alert
+                .id
+        }
+    };
+    let (alert, to_resolve) = (
+        deck_alert("deck-heat").await,
+        deck_alert("deck-humid").await,
+    );
+    let (s, hook) = w
+        .call(
+            Method::POST,
+            "/api/v1/webhooks",
+            Some(&exporter),
+            Some(json!({"url": "http://127.0.0.1:9/hook"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{hook}");
+    let hook = hook["id"].as_str().expect("webhook id").to_string();
     let row = |method: Method,
                route: &'static str,
                path: String,
@@ -517,6 +563,83 @@ async fn matrix(w: &World) -> Vec<Row> {
             "/api/v1/ledger".into(),
             none,
             [403, 403, 403, 200, 200, 200],
+        ),
+        row(
+            Method::GET,
+            "/api/v1/alerts",
+            "/api/v1/alerts".into(),
+            none,
+            [200; 6],
+        ),
+        row(
+            Method::GET,
+            "/api/v1/alerts/stream",
+            "/api/v1/alerts/stream".into(),
+            none,
+            [200; 6],
+        ),
+        row(
+            Method::GET,
+            "/api/v1/alerts/{id}",
+            format!("/api/v1/alerts/{alert}"),
+            none,
+            [404, 200, 404, 200, 200, 200],
+        ),
+        row(
+            Method::POST,
+            "/api/v1/alerts/{id}/acknowledge",
+            format!("/api/v1/alerts/{alert}/acknowledge"),
+            none,
+            [404, 200, 404, 200, 403, 200],
+        ),
+        row(
+            Method::POST,
+            "/api/v1/alerts/{id}/assign",
+            format!("/api/v1/alerts/{alert}/assign"),
+            |k| Some(json!({"assignee": k.as_str()})),
+            [404, 200, 404, 200, 403, 200],
+        ),
+        row(
+            Method::POST,
+            "/api/v1/alerts/{id}/comments",
+            format!("/api/v1/alerts/{alert}/comments"),
+            |_| Some(json!({"body": "on it"})),
+            [404, 201, 404, 201, 403, 201],
+        ),
+        row(
+            Method::POST,
+            "/api/v1/alerts/{id}/resolve",
+            format!("/api/v1/alerts/{to_resolve}/resolve"),
+            |_| Some(json!({"note": "vents opened"})),
+            [404, 200, 404, 200, 403, 200],
+        ),
+        row(
+            Method::POST,
+            "/api/v1/webhooks",
+            "/api/v1/webhooks".into(),
+            |k| Some(json!({"url": format!("http://127.0.0.1:9/{}", k.as_str())})),
+            [201; 6],
+        ),
+        row(
+            Method::GET,
+            "/api/v1/webhooks",
+            "/api/v1/webhooks".into(),
+            none,
+            [200; 6],
+        ),
+        row(
+            Method::GET,
+            "/api/v1/webhooks/{id}/deliveries",
+            format!("/api/v1/webhooks/{hook}/deliveries"),
+            none,
+            [200, 404, 404, 404, 404, 404],
+        ),
+        row(
+            Method::DELETE,
+            "/api/v1/webhooks/{id}",
+            format!("/api/v1/webhooks/{hook}"),
+            none,
+            [204, 404, 404, 404, 404, 404],
         ),
     ]
 }

@@ -5,6 +5,7 @@
 //! fails for any route without a row in its table.
 
 mod access;
+pub mod alerts;
 mod corridor;
 
 use serde::Serialize;
@@ -96,7 +97,17 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(corridor::timeline))
         .routes(routes!(corridor::submit_manifest))
         .routes(routes!(corridor::submit_events))
-        .routes(routes!(corridor::ledger_status));
+        .routes(routes!(corridor::ledger_status))
+        .routes(routes!(alerts::list_alerts))
+        .routes(routes!(alerts::stream))
+        .routes(routes!(alerts::get_alert))
+        .routes(routes!(alerts::acknowledge_alert))
+        .routes(routes!(alerts::resolve_alert))
+        .routes(routes!(alerts::assign_alert))
+        .routes(routes!(alerts::comment_alert))
+        .routes(routes!(alerts::create_webhook, alerts::list_webhooks))
+        .routes(routes!(alerts::delete_webhook))
+        .routes(routes!(alerts::list_deliveries));
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", v1)
         .split_for_parts()
