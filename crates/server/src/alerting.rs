@@ -19,6 +19,8 @@ pub struct AlertsConfig {
     pub max_escalation: i32,
     /// How often escalation is checked.
     pub escalation_tick: Duration,
+    /// How often an idle live stream sends a keep-alive comment.
+    pub keep_alive: Duration,
     pub webhooks: WebhookConfig,
 }
 
@@ -31,6 +33,7 @@ impl Default for AlertsConfig {
             ],
             max_escalation: 3,
             escalation_tick: Duration::from_secs(30),
+            keep_alive: Duration::from_secs(15),
             webhooks: WebhookConfig::default(),
         }
     }

@@ -471,7 +471,7 @@ pub async fn stream(
         let e = feed.next().await?;
         Some((Ok(sse_event(e)), feed))
     });
-    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(state.config.alerts.keep_alive)))
 }
 
 fn sse_event(e: AlertEvent) -> Event {
