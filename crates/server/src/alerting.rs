@@ -1,11 +1,153 @@
-//! The server's alert workers: escalation of unacknowledged alerts and the webhook dispatcher,
-//! started by [`crate::Application::run_until`] and stopped with it.
+//! The server's alert workers, started by [`crate::Application::run_until`] and stopped with
+//! it: the watch engine (observations in, raise/clear decisions persisted as alerts), the
+//! escalation of unacknowledged alerts, and the webhook dispatcher.
+//!
+//! # Feeding the watch engine
+//!
+//! [`WatchInput`] on [`crate::AppState::watch`] is the receiving end: whoever has durable
+//! readings (the ingestion queue, after its commit) sends batches of
+//! [`jianghai_watch::Observation`]s to it. [`forward`] wires any broadcast channel of
+//! batches to it with a mapping. The engine runs on one task; its decisions are written with
+//! [`Store::raise_alert`] and [`Store::clear_alert`], which puts them on the alert log, hence
+//! the live streams and webhooks.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::Utc;
-use jianghai_store::{Severity, Store};
+use jianghai_store::{AlertDraft, Severity, Store};
+use jianghai_watch::{Decision, Observation, RuleSet};
+use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinHandle;
+
+/// Batches of observations waiting for the engine, at most; senders wait beyond it.
+pub const WATCH_QUEUE: usize = 1_024;
+
+/// The watch engine's input: a bounded channel of observation batches. Clones share it; the
+/// receiving half is taken once by the engine task.
+#[derive(Clone)]
+pub struct WatchInput {
+    tx: mpsc::Sender<Vec<Observation>>,
+    rx: Arc<Mutex<Option<mpsc::Receiver<Vec<Observation>>>>>,
+}
+
+impl Default for WatchInput {
+    fn default() -> WatchInput {
+        let (tx, rx) = mpsc::channel(WATCH_QUEUE);
+        WatchInput {
+            tx,
+            rx: Arc::new(Mutex::new(Some(rx))),
+        }
+    }
+}
+
+impl std::fmt::Debug for WatchInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WatchInput").finish_non_exhaustive()
+    }
+}
+
+impl WatchInput {
+    /// Hands durable readings to the engine; waits while its queue is full. False when no
+    /// engine runs any more.
+    pub async fn send(&self, batch: Vec<Observation>) -> bool {
+        batch.is_empty() || self.tx.send(batch).await.is_ok()
+    }
+
+    fn take(&self) -> Option<mpsc::Receiver<Vec<Observation>>> {
+        self.rx.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
+}
+
+/// Forwards every batch of a broadcast channel (e.g. the ingestion hub's) to the engine,
+/// mapped to observations, until either side closes. A lagging forwarder logs what it missed.
+pub fn forward<T: Clone + Send + 'static>(
+    mut from: broadcast::Receiver<T>,
+    to: WatchInput,
+    map: impl Fn(T) -> Vec<Observation> + Send + 'static,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            match from.recv().await {
+                Ok(batch) => {
+                    if !to.send(map(batch)).await {
+                        return;
+                    }
+                }
+                Err(broadcast::error::RecvError::Lagged(n)) => {
+                    tracing::error!(
+                        batches = n,
+                        "The watch engine fell behind and missed reading batches."
+                    );
+                }
+                Err(broadcast::error::RecvError::Closed) => return,
+            }
+        }
+    })
+}
+
+/// An alarm of the engine as a draft for the store.
+pub fn draft(a: &jianghai_watch::Alarm) -> AlertDraft {
+    AlertDraft {
+        rule: a.rule.as_str().to_string(),
+        subject_kind: a.subject.kind().as_str().to_string(),
+        subject_id: a.subject.id().to_string(),
+        severity: match a.severity {
+            jianghai_watch::Severity::Info => Severity::Info,
+            jianghai_watch::Severity::Warning => Severity::Warning,
+            jianghai_watch::Severity::Critical => Severity::Critical,
+        },
+        title: a.title.clone(),
+        detail: a.detail.clone(),
+        evidence: serde_json::to_value(&a.evidence).unwrap_or_default(),
+        at: a.at,
+        source: "watch".into(),
+    }
+}
+
+/// Writes the engine's decisions as alerts; a failure is logged and the next goes on.
+pub async fn persist(store: &Store, decisions: Vec<Decision>) {
+    for d in decisions {
+        let r = match &d {
+            Decision::Raise(a) => store.raise_alert(&draft(a)).await.map(drop),
+            Decision::Clear { rule, subject, at } => store
+                .clear_alert(rule.as_str(), subject.kind().as_str(), subject.id(), *at)
+                .await
+                .map(drop),
+        };
+        if let Err(e) = r {
+            tracing::error!(error = %e, rule = %d.rule(), subject = %d.subject(), "Cannot record the watch engine's decision.");
+        }
+    }
+}
+
+/// Runs the engine over `input` until it closes, ticking every `tick` (reorder window
+/// releases, silence); time is the wall clock, handed to the pure engine.
+pub async fn run_watch(
+    store: Store,
+    rules: RuleSet,
+    mut input: mpsc::Receiver<Vec<Observation>>,
+    tick: Duration,
+) {
+    let mut engine = jianghai_watch::Engine::new(rules);
+    let mut ticks = tokio::time::interval(tick);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        let decisions = tokio::select! {
+            batch = input.recv() => {
+                let Some(batch) = batch else { return };
+                let now = Utc::now();
+                let mut out = Vec::new();
+                for obs in &batch {
+                    out.extend(engine.observe(obs, now));
+                }
+                out
+            }
+            _ = ticks.tick() => engine.tick(Utc::now()),
+        };
+        persist(&store, decisions).await;
+    }
+}
 
 use crate::webhooks::WebhookConfig;
 
@@ -21,6 +163,10 @@ pub struct AlertsConfig {
     pub escalation_tick: Duration,
     /// How often an idle live stream sends a keep-alive comment.
     pub keep_alive: Duration,
+    /// The watch engine's rules (the corridor's defaults unless configured).
+    pub rules: RuleSet,
+    /// How often the engine is ticked (reorder-window releases, silence detection).
+    pub watch_tick: Duration,
     pub webhooks: WebhookConfig,
 }
 
@@ -34,6 +180,8 @@ impl Default for AlertsConfig {
             max_escalation: 3,
             escalation_tick: Duration::from_secs(30),
             keep_alive: Duration::from_secs(15),
+            rules: RuleSet::corridor_defaults(),
+            watch_tick: Duration::from_millis(250),
             webhooks: WebhookConfig::default(),
         }
     }
@@ -60,8 +208,18 @@ pub async fn escalate(
     Ok(n)
 }
 
-/// Starts the workers; abort the handles to stop them.
-pub fn spawn(store: &Store, cfg: &AlertsConfig) -> Vec<JoinHandle<()>> {
+/// Starts the workers; abort the handles to stop them. The watch engine starts only once per
+/// [`WatchInput`] (its receiver is taken).
+pub fn spawn(store: &Store, cfg: &AlertsConfig, input: &WatchInput) -> Vec<JoinHandle<()>> {
+    let mut handles = Vec::new();
+    if let Some(rx) = input.take() {
+        handles.push(tokio::spawn(run_watch(
+            store.clone(),
+            cfg.rules.clone(),
+            rx,
+            cfg.watch_tick,
+        )));
+    }
     let escalation = {
         let store = store.clone();
         let cfg = cfg.clone();
@@ -80,5 +238,6 @@ pub fn spawn(store: &Store, cfg: &AlertsConfig) -> Vec<JoinHandle<()>> {
         store.clone(),
         cfg.webhooks.clone(),
     ));
-    vec![escalation, webhooks]
+    handles.extend([escalation, webhooks]);
+    handles
 }

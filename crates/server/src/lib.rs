@@ -73,6 +73,8 @@ pub struct AppState {
     /// Turns true when the server begins to shut down, so endless responses (live streams)
     /// end and the graceful shutdown can finish.
     pub stopping: Arc<tokio::sync::watch::Sender<bool>>,
+    /// Where durable readings go to be watched ([`alerting`]).
+    pub watch: alerting::WatchInput,
 }
 
 impl AppState {
@@ -82,6 +84,7 @@ impl AppState {
             store,
             config: Arc::new(config),
             stopping: Arc::new(tokio::sync::watch::Sender::new(false)),
+            watch: alerting::WatchInput::default(),
         }
     }
 }
@@ -174,7 +177,11 @@ impl Application {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let workers = alerting::spawn(&self.state.store, &self.state.config.alerts);
+        let workers = alerting::spawn(
+            &self.state.store,
+            &self.state.config.alerts,
+            &self.state.watch,
+        );
         let stopping = self.state.stopping.clone();
         let served = axum::serve(
             self.listener,

@@ -27,6 +27,8 @@ struct W {
     base: String,
     store: Store,
     client: Client,
+    /// The watch engine's input (what ingestion feeds with durable readings).
+    watch: jianghai_server::alerting::WatchInput,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -80,7 +82,9 @@ async fn world(store: Store, dir: Option<tempfile::TempDir>) -> W {
     config.alerts.escalation_tick = Duration::from_millis(100);
     config.alerts.webhooks.base_backoff = Duration::from_millis(200);
     config.alerts.webhooks.tick = Duration::from_millis(100);
-    let app = Application::build("127.0.0.1:0", AppState::new(store.clone(), config))
+    let state = AppState::new(store.clone(), config);
+    let watch = state.watch.clone();
+    let app = Application::build("127.0.0.1:0", state)
         .await
         .expect("bind");
     let addr = app.local_addr().expect("addr");
@@ -89,6 +93,7 @@ async fn world(store: Store, dir: Option<tempfile::TempDir>) -> W {
         base: format!("http://{addr}"),
         store,
         client: Client::new(),
+        watch,
         _dir: dir,
     }
 }
@@ -131,6 +136,7 @@ both_engines!(
     streams_are_scoped_resumable_and_kept_alive,
     webhooks_are_signed_and_retried,
     escalation_is_recorded_and_pushed,
+    watched_readings_raise_alerts_on_the_stream,
 );
 
 impl W {
@@ -820,4 +826,97 @@ async fn escalation_is_recorded_and_pushed(w: &W) {
         .await;
     assert_eq!(a["escalation"], 1);
     assert!(a["escalatedAt"].is_string());
+}
+
+/// Deck air readings of one sensor: `value` °C every 10 s over the last `secs` seconds.
+fn deck_readings(deck: &str, value: f64, secs: i64) -> Vec<jianghai_watch::Observation> {
+    use jianghai_core::reading::{MeasurementType, Reading, Subject, SubjectKind, Unit};
+    let now = Utc::now();
+    (0..=secs / 10)
+        .map(|i| jianghai_watch::Observation {
+            subject: Subject::new(SubjectKind::Deck, deck).expect("subject"),
+            reading: Reading::new(
+                id("deck-sensor-1"),
+                "air-1",
+                MeasurementType::Temperature,
+                value,
+                Unit::Celsius,
+                now - chrono::Duration::seconds(secs - i * 10),
+                None,
+                now,
+            )
+            .expect("reading"),
+            context: jianghai_watch::Context { in_transit: true },
+        })
+        .collect()
+}
+
+async fn watched_readings_raise_alerts_on_the_stream(w: &W) {
+    let customs = w.token("customs").await;
+    let exporter = w.token("exporter").await;
+    let carrier = w.token("carrier").await;
+    let mut all = w.stream(&customs, None).await;
+    let mut own = w.stream(&exporter, None).await;
+    let mut crew = w.stream(&carrier, None).await;
+    // Two minutes of 60 °C on the carrier's deck D5: the corridor's deck-heat-critical rule
+    // (above 55 °C for 60 s) fires once the reorder window has passed.
+    assert!(
+        w.watch
+            .send(deck_readings("minsheng-ro-ro-8/D5", 60.0, 120))
+            .await
+    );
+    let e = all
+        .event(WAIT)
+        .await
+        .expect("customs sees the watch engine's alert");
+    assert_eq!(e.event, "raised");
+    let a = &e.data["alert"];
+    assert_eq!(
+        (
+            a["rule"].as_str(),
+            a["subject"].as_str(),
+            a["severity"].as_str(),
+            a["source"].as_str()
+        ),
+        (
+            Some("deck-heat-critical"),
+            Some("deck:minsheng-ro-ro-8/D5"),
+            Some("critical"),
+            Some("watch")
+        )
+    );
+    assert!(
+        a["evidence"].as_array().is_some_and(|e| !e.is_empty()),
+        "{a}"
+    );
+    let c = crew
+        .event(WAIT)
+        .await
+        .expect("the carrier sees its deck's alert");
+    assert_eq!(c.data["alert"]["id"], a["id"]);
+    assert!(
+        own.event(Duration::from_secs(2)).await.is_none(),
+        "the exporter is not told about the carrier's deck"
+    );
+    // More heat counts on the same alert, never a second one; cooling down clears it.
+    assert!(
+        w.watch
+            .send(deck_readings("minsheng-ro-ro-8/D5", 61.0, 30))
+            .await
+    );
+    assert!(
+        w.watch
+            .send(deck_readings("minsheng-ro-ro-8/D5", 30.0, 0))
+            .await
+    );
+    let cleared = all.event(WAIT).await.expect("the clear is pushed");
+    assert_eq!(
+        (
+            cleared.event.as_str(),
+            cleared.data["alert"]["state"].as_str()
+        ),
+        ("resolved", Some("resolved"))
+    );
+    assert_eq!(cleared.data["alert"]["id"], a["id"]);
+    assert_eq!(cleared.data["alert"]["resolution"], "cleared");
 }
