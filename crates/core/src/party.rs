@@ -161,6 +161,10 @@ pub struct Shipment {
     /// Destination country (ISO 3166 alpha-2), e.g. `MX`.
     pub destination_country: String,
     pub vins: Vec<Vin>,
+    /// The river voyage the shipment is booked on, once booked: its carrier and the ports it
+    /// touches may then see the shipment's cars.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voyage: Option<Ident>,
 }
 
 /// How a car is powered; EVs have stowage and monitoring rules of their own.

@@ -2,13 +2,18 @@
 //!
 //! Handlers never filter rows themselves. For reads they ask for a *scope* (which the store
 //! turns into SQL), and an object outside the scope reads as absent: 404, never revealing that
-//! it exists. For commands they ask [`may`], which answers 403 with the reason.
+//! it exists. For commands they ask [`may`], which answers 403 with the reason. A step on cars
+//! is also checked against the submitter's read scope *before* the lifecycle, so a refusal
+//! never tells a party the state of a car it may not see.
+//!
+//! "On a voyage" and "at a facility" are the ledger's ties (`vehicle_links`, a projection the
+//! append writes and `verify` checks); "booked" is an exporter's shipment booked on a voyage.
 //!
 //! | party | vehicles | voyages, vessels | shipments | administers |
 //! |---|---|---|---|---|
 //! | exporter | its own (`vehicles.exporter`) | all (to book them) | its own | its users, devices |
-//! | carrier | on its voyages | its own | none | its users, devices |
-//! | port | at or bound for its facilities | from or to its facilities | none | its users, devices |
+//! | carrier | on its voyages, or booked on one | its own | none | its users, devices |
+//! | port | at its facilities, or on (or booked on) a voyage from or to one | from or to its facilities | none | its users, devices |
 //! | customs | all (under supervision) | all | all | its users, devices |
 //! | coordinator | all, read-only | all | all | its users, devices |
 //! | operator | all | all | all | every organisation |

@@ -254,6 +254,25 @@ async fn matrix(w: &World) -> Vec<Row> {
             Some(json!({"id": "sh-seeded", "destinationCountry": "MX", "vins": [vin(1).to_string()]})))
         .await;
     assert_eq!(s, StatusCode::CREATED, "{b}");
+    // A shipment of V2 (already on rv-0001) to book, and a device of the exporter's.
+    let (s, b) = w
+        .call(
+            Method::POST,
+            "/api/v1/shipments",
+            Some(&exporter),
+            Some(json!({"id": "sh-v2", "destinationCountry": "MX", "vins": [vin(2).to_string()]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let (s, b) = w
+        .call(
+            Method::POST,
+            "/api/v1/devices",
+            Some(&exporter),
+            Some(json!({"id": "dev-seeded", "kind": "sensor", "name": "Yard sensor"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
     let (v1, v2) = (vin(1), vin(2));
     // Two alerts on the carrier's deck (one to act on, one to resolve) and a webhook of the
     // exporter's.
@@ -381,6 +400,13 @@ async fn matrix(w: &World) -> Vec<Row> {
         ),
         row(
             Method::POST,
+            "/api/v1/users/{id}/enable",
+            format!("/api/v1/users/{victim}/enable"),
+            none,
+            [200, 404, 404, 404, 404, 200],
+        ),
+        row(
+            Method::POST,
             "/api/v1/tokens",
             "/api/v1/tokens".into(),
             |_| Some(json!({"name": "ci"})),
@@ -417,6 +443,20 @@ async fn matrix(w: &World) -> Vec<Row> {
             "/api/v1/devices".into(),
             none,
             [200; 6],
+        ),
+        row(
+            Method::POST,
+            "/api/v1/devices/{id}/credential",
+            "/api/v1/devices/dev-seeded/credential".into(),
+            none,
+            [201, 404, 404, 404, 404, 201],
+        ),
+        row(
+            Method::POST,
+            "/api/v1/devices/{id}/disable",
+            "/api/v1/devices/dev-seeded/disable".into(),
+            none,
+            [200, 404, 404, 404, 404, 200],
         ),
         row(
             Method::GET,
@@ -510,6 +550,13 @@ async fn matrix(w: &World) -> Vec<Row> {
             "/api/v1/shipments".into(),
             none,
             [200; 6],
+        ),
+        row(
+            Method::PUT,
+            "/api/v1/shipments/{id}/voyage",
+            "/api/v1/shipments/sh-v2/voyage".into(),
+            |_| Some(json!({"voyage": "rv-0001"})),
+            [200, 403, 403, 403, 403, 403],
         ),
         row(
             Method::GET,
@@ -1055,4 +1102,212 @@ macro_rules! both_engines {
     };
 }
 
-both_engines!(authorization_matrix, bad_input);
+/// Submits `step` for one VIN: gate-ins at the Guoyuan yard, other steps on rv-0001.
+async fn submit(w: &World, token: &str, step: &str, vin: &str) -> (StatusCode, Value) {
+    let body = match step {
+        "gate_in" => json!({"step": step, "vins": [vin], "readPoint": "guoyuan-yard"}),
+        "load" => json!({"step": step, "vins": [vin], "voyage": "rv-0001"}),
+        _ => json!({"step": step, "vins": [vin]}),
+    };
+    w.call(Method::POST, "/api/v1/events", Some(token), Some(body))
+        .await
+}
+
+/// Carriers and ports see the cars booked on their voyages, and a refused step never tells a
+/// party anything about a car it may not see.
+async fn relationships(w: &World) {
+    let exporter = w.token(OrgKind::Exporter).await;
+    let carrier = w.token(OrgKind::Carrier).await;
+    let port = w.token(OrgKind::Port).await;
+    let (v1, never) = (vin(1).to_string(), vin(99).to_string());
+    // V1 is registered but neither booked nor handled: to the carrier and the port it is
+    // exactly as absent as a VIN nobody ever registered.
+    for (token, step) in [(&carrier, "load"), (&port, "gate_in")] {
+        let (s1, b1) = submit(w, token, step, &v1).await;
+        let (s2, b2) = submit(w, token, step, &never).await;
+        assert_eq!(s1, StatusCode::UNPROCESSABLE_ENTITY, "{b1}");
+        assert_eq!(s2, s1, "{b2}");
+        let strip = |b: &Value, v: &str| b["errors"].to_string().replace(v, "VIN");
+        assert_eq!(strip(&b1, &v1), strip(&b2, &never));
+        assert!(!b1.to_string().contains("registered"), "{b1}");
+        let (s, _) = w
+            .call(
+                Method::GET,
+                &format!("/api/v1/vehicles/{v1}"),
+                Some(token),
+                None,
+            )
+            .await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+    }
+    // Booked on rv-0001 (Minsheng's ship, from Guoyuan's ro-ro berth), V1 becomes theirs to
+    // see and handle: the port gates it in.
+    let (s, b) = w
+        .call(Method::POST, "/api/v1/shipments", Some(&exporter),
+            Some(json!({"id": "sh-v1", "destinationCountry": "MX", "vins": [v1], "voyage": "rv-0001"})))
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    assert_eq!(b["voyage"], "rv-0001");
+    for token in [&carrier, &port] {
+        let (s, b) = w
+            .call(
+                Method::GET,
+                &format!("/api/v1/vehicles/{v1}"),
+                Some(token),
+                None,
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+    }
+    let (s, b) = submit(w, &port, "gate_in", &v1).await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    // Now that the carrier may see V1, it is told why it cannot load it yet.
+    let (s, b) = submit(w, &carrier, "load", &v1).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{b}");
+    assert!(
+        b["detail"].as_str().is_some_and(|d| d.contains("gated_in")),
+        "{b}"
+    );
+    // Booking on a voyage that does not exist, or someone else's shipment, is refused.
+    let (s, _) = w
+        .call(
+            Method::PUT,
+            "/api/v1/shipments/sh-v1/voyage",
+            Some(&exporter),
+            Some(json!({"voyage": "rv-9999"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+    let (s, _) = w
+        .call(
+            Method::PUT,
+            "/api/v1/shipments/no-such/voyage",
+            Some(&exporter),
+            Some(json!({"voyage": "rv-0001"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    // Another exporter trying to register V1 learns only that it is taken, not its state.
+    let rival = id("rival-export");
+    w.store
+        .create_organisation(&jianghai_core::Organisation {
+            id: rival.clone(),
+            name: "Rival".into(),
+            kind: OrgKind::Exporter,
+        })
+        .await
+        .expect("org");
+    bootstrap::ensure_user(&w.store, &rival, "rival", "rival-password", Role::Admin)
+        .await
+        .expect("user");
+    let rival_token = w.login("rival", "rival-password").await;
+    let (s, b) = submit(w, &rival_token, "register", &v1).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{b}");
+    let detail = b["detail"].as_str().unwrap_or_default();
+    assert!(
+        detail.contains("already registered by another organisation"),
+        "{b}"
+    );
+    assert!(!detail.contains("gated_in"), "{b}");
+    let (s, b) = w
+        .call(
+            Method::POST,
+            "/api/v1/manifests",
+            Some(&rival_token),
+            Some(json!({"vins": [v1]})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{b}");
+    assert!(!b.to_string().contains("gated_in"), "{b}");
+
+    // The ledger still verifies, ties included.
+    w.store.verify().await.expect("verifies");
+}
+
+/// A rotated device credential replaces every earlier one at once; users can be re-enabled.
+async fn credentials(w: &World) {
+    let admin = w.token(OrgKind::Exporter).await;
+    let (s, b) = w
+        .call(
+            Method::POST,
+            "/api/v1/devices",
+            Some(&admin),
+            Some(json!({"id": "deck-probe", "kind": "sensor", "name": "Deck probe"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let first = b["credential"].as_str().expect("credential").to_string();
+    let (s, b) = w
+        .call(
+            Method::POST,
+            "/api/v1/devices/deck-probe/credential",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let second = b["credential"].as_str().expect("credential").to_string();
+    assert_ne!(first, second);
+    let state_of = |secret: &str| {
+        let hash = jianghai_server::auth::secret_hash(secret);
+        async move {
+            match w.store.bearer(&hash).await.expect("read") {
+                Some(jianghai_store::Bearer::Device { token, .. }) => token.revoked_at.is_some(),
+                other => panic!("not a device credential: {other:?}"),
+            }
+        }
+    };
+    assert!(state_of(&first).await, "the old credential is revoked");
+    assert!(!state_of(&second).await, "the new credential is live");
+    let (s, b) = w
+        .call(
+            Method::POST,
+            "/api/v1/devices/deck-probe/disable",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert!(b["disabledAt"].is_string(), "{b}");
+
+    // Disable then enable the viewer: its login fails, then works again.
+    let victim = w
+        .store
+        .user_by_username("victim")
+        .await
+        .expect("read")
+        .expect("victim")
+        .id;
+    let (s, _) = w
+        .call(
+            Method::POST,
+            &format!("/api/v1/users/{victim}/disable"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, _) = w
+        .call(
+            Method::POST,
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"username": "victim", "password": "victim-password"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, b) = w
+        .call(
+            Method::POST,
+            &format!("/api/v1/users/{victim}/enable"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert!(b["disabledAt"].is_null(), "{b}");
+    w.login("victim", "victim-password").await;
+}
+
+both_engines!(authorization_matrix, bad_input, relationships, credentials);

@@ -180,6 +180,14 @@ pub enum MemberScope {
 }
 
 impl MemberScope {
+    /// Whether members of `org` are in this scope.
+    pub fn covers(&self, org: &Ident) -> bool {
+        match self {
+            MemberScope::All => true,
+            MemberScope::Of(o) => o == org,
+        }
+    }
+
     fn org(&self) -> &str {
         match self {
             MemberScope::All => "",
@@ -389,6 +397,19 @@ impl Store {
         Ok(n > 0)
     }
 
+    /// Enables a disabled user again; tokens issued before the disabling stay revoked only if
+    /// they were revoked. False when there is no such user.
+    pub async fn enable_user(&self, id: Uuid) -> Result<bool, StoreError> {
+        let n = on_backend!(&self.backend, |pool| sqlx::query(
+            "UPDATE users SET disabled_at = NULL WHERE id = $1"
+        )
+        .bind(id.to_string())
+        .execute(pool)
+        .await?
+        .rows_affected());
+        Ok(n > 0)
+    }
+
     /// Stores a token (for a user; device credentials come with [`Store::create_device`]).
     pub async fn create_token(&self, t: &TokenRecord) -> Result<(), StoreError> {
         let (user_id, device_id) = match &t.owner {
@@ -580,6 +601,69 @@ impl Store {
             tx.commit().await?;
         });
         Ok(())
+    }
+
+    /// The device `id`.
+    pub async fn device(&self, id: &str) -> Result<Option<DeviceRecord>, StoreError> {
+        let sql = format!("SELECT {DEVICE_COLUMNS} FROM devices d WHERE d.id = $1");
+        let row: Option<DeviceRow> = on_backend!(&self.backend, |pool| {
+            sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
+        });
+        row.map(device).transpose()
+    }
+
+    /// Replaces a device's credential: every earlier one is revoked at `now` and `credential`
+    /// becomes its only valid one, in one transaction, so a leaked credential dies the moment
+    /// the new one exists.
+    pub async fn rotate_device_credential(
+        &self,
+        device: &Ident,
+        credential: &TokenRecord,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let now = format_time(now);
+        on_backend!(&self.backend, |pool| {
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, $2) WHERE device_id = $1",
+            )
+            .bind(device.as_str())
+            .bind(&now)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO api_tokens (id, secret_hash, user_id, device_id, name, created_at, expires_at, revoked_at) \
+                 VALUES ($1, $2, NULL, $3, $4, $5, $6, NULL)",
+            )
+            .bind(credential.id.to_string())
+            .bind(&credential.secret_hash)
+            .bind(device.as_str())
+            .bind(&credential.name)
+            .bind(&credential.created_at)
+            .bind(&credential.expires_at)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+        });
+        Ok(())
+    }
+
+    /// Disables a device at `now`: its credentials stop working at once. Disabling twice keeps
+    /// the first time.
+    pub async fn disable_device(&self, id: &Ident, now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let now = format_time(now);
+        let n = on_backend!(&self.backend, |pool| sqlx::query(
+            "UPDATE devices SET disabled_at = COALESCE(disabled_at, $2) WHERE id = $1"
+        )
+        .bind(id.as_str())
+        .bind(&now)
+        .execute(pool)
+        .await?
+        .rows_affected());
+        Ok(n > 0)
     }
 
     /// Devices in `scope`, by id.

@@ -235,12 +235,12 @@ pub enum AlertScope {
 
 impl AlertScope {
     /// A predicate over `a` (the alerts table) whose one parameter is `$2`.
-    fn predicate(&self, engine: Engine) -> String {
+    fn predicate(&self) -> String {
         let vehicles = |scope: VehicleScope| {
             format!(
                 "(a.subject_kind = 'vehicle' AND EXISTS (SELECT 1 FROM vehicles v \
                  WHERE v.vin = a.subject_id AND {}))",
-                scope.predicate(engine)
+                scope.predicate()
             )
         };
         match self {
@@ -704,7 +704,7 @@ impl Store {
     ) -> Result<Option<Alert>, StoreError> {
         let sql = format!(
             "SELECT {ALERT_COLUMNS} FROM alerts a WHERE a.id = $1 AND {}",
-            scope.predicate(self.engine())
+            scope.predicate()
         );
         let row = on_backend!(&self.backend, |pool| {
             match sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -733,7 +733,7 @@ impl Store {
              AND ($4 = '' OR a.state = $4) AND ($5 = '' OR a.severity = $5) \
              AND ($6 = '' OR (a.subject_kind = $6 AND a.subject_id = $7)) \
              ORDER BY a.id DESC LIMIT $3",
-            scope.predicate(self.engine())
+            scope.predicate()
         );
         let (kind, id) = filter
             .subject
@@ -1000,7 +1000,7 @@ impl Store {
             "SELECT e.seq, e.at, e.kind, e.actor, e.detail, {ALERT_COLUMNS} \
              FROM alert_events e JOIN alerts a ON a.id = e.alert \
              WHERE e.seq > $1 AND e.seq <= $4 AND {} ORDER BY e.seq LIMIT $3",
-            scope.predicate(self.engine())
+            scope.predicate()
         );
         type Head = (i64, String, String, String, String);
         let rows: Vec<(Head, AlertRow)> = on_backend!(&self.backend, |pool| {

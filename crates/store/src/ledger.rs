@@ -298,6 +298,17 @@ impl Store {
                 });
                 q.build().execute(&mut *tx).await?;
             }
+            let links: Vec<&Link> = plan.links.iter().collect();
+            for chunk in links.chunks(ROW_CHUNK * 3) {
+                let mut q = sqlx::QueryBuilder::new("INSERT INTO vehicle_links (vin, kind, ref) ");
+                q.push_values(chunk, |mut b, (vin, kind, r)| {
+                    b.push_bind(vin.as_str())
+                        .push_bind(*kind)
+                        .push_bind(r.as_str());
+                });
+                q.push(" ON CONFLICT DO NOTHING");
+                q.build().execute(&mut *tx).await?;
+            }
             for chunk in plan.vehicles.chunks(ROW_CHUNK) {
                 let mut q = sqlx::QueryBuilder::new(
                     "INSERT INTO vehicles (vin, state, held_from, exporter, manufacturer, \
@@ -447,6 +458,7 @@ impl Store {
     pub async fn verify(&self) -> Result<Summary, VerifyError> {
         let mut verifier = Verifier::new();
         let mut replay: HashMap<Vin, (Status, String, i64)> = HashMap::new();
+        let mut expected_links: HashSet<Link> = HashSet::new();
         let mut last = 0i64;
         loop {
             let sql = format!(
@@ -465,6 +477,7 @@ impl Store {
             for row in rows {
                 let e = entry(row);
                 let event = verifier.push(&e)?;
+                expected_links.extend(links(&event));
                 for vin in &event.subjects.vins {
                     expected_index.push((vin.to_string(), e.seq));
                 }
@@ -518,6 +531,7 @@ impl Store {
         }
         let (count, hash) = self.head().await?;
         let summary = verifier.finish(count, &hash)?;
+        self.verify_links(&expected_links).await?;
 
         let rows: Vec<(String, String, Option<String>, String, i64)> =
             on_backend!(&self.backend, |pool| {
@@ -564,6 +578,45 @@ impl Store {
     }
 }
 
+impl Store {
+    /// The stored vehicle ties must be exactly those the ledger states: a forged tie would
+    /// widen what a carrier or port may read.
+    async fn verify_links(&self, expected: &HashSet<Link>) -> Result<(), VerifyError> {
+        let stored: Vec<(String, String, String)> = on_backend!(&self.backend, |pool| {
+            sqlx::query_as("SELECT vin, kind, ref FROM vehicle_links")
+                .fetch_all(pool)
+                .await?
+        });
+        let wrong = |detail: String| VerifyError::Projection {
+            table: "vehicle_links",
+            detail,
+        };
+        let mut seen = 0usize;
+        for (vin, kind, r) in stored {
+            let key = match kind.as_str() {
+                "voyage" => (vin, "voyage", r),
+                "facility" => (vin, "facility", r),
+                _ => return Err(wrong(format!("{vin} has a tie of unknown kind {kind:?}"))),
+            };
+            if !expected.contains(&key) {
+                let (vin, kind, r) = key;
+                return Err(wrong(format!(
+                    "{vin} is tied to {kind} {r}, but no ledger entry says so"
+                )));
+            }
+            seen += 1;
+        }
+        if seen != expected.len() {
+            return Err(wrong(format!(
+                "{} ties stored, the ledger states {}",
+                seen,
+                expected.len()
+            )));
+        }
+        Ok(())
+    }
+}
+
 /// Bind parameters per `IN (...)` list: well under SQLite's and PostgreSQL's limits.
 const IN_CHUNK: usize = 500;
 /// Rows per multi-row INSERT (at most 10 parameters a row).
@@ -572,6 +625,29 @@ const ROW_CHUNK: usize = 500;
 fn distinct<'a>(it: impl Iterator<Item = &'a str>) -> Vec<&'a str> {
     let mut seen = HashSet::new();
     it.filter(|s| seen.insert(*s)).collect()
+}
+
+/// A vehicle's tie to a voyage or facility, as the ledger states it: `(vin, kind, ref)`.
+/// The policy layer decides carriers' and ports' reads by these ties, so they are a
+/// projection of the ledger like `event_vins`, written in the append and checked by `verify`.
+pub(crate) type Link = (String, &'static str, String);
+
+/// The ties one event states: every VIN it names to its voyage, read point and business
+/// location.
+fn links(e: &Event) -> impl Iterator<Item = Link> + '_ {
+    let refs = e
+        .subjects
+        .voyage
+        .iter()
+        .map(|v| ("voyage", v))
+        .chain(e.read_point.iter().map(|f| ("facility", f)))
+        .chain(e.biz_location.iter().map(|f| ("facility", f)));
+    let refs: Vec<(&'static str, &Ident)> = refs.collect();
+    e.subjects.vins.iter().flat_map(move |vin| {
+        refs.clone()
+            .into_iter()
+            .map(move |(kind, r)| (vin.to_string(), kind, r.to_string()))
+    })
 }
 
 /// A ledger row ready to insert.
@@ -591,6 +667,7 @@ struct NewEntry {
 struct BatchPlan {
     entries: Vec<NewEntry>,
     index: Vec<(String, String, i64)>,
+    links: HashSet<Link>,
     vehicles: Vec<(String, Projected, i64)>,
     receipts: Vec<Receipt>,
     count: i64,
@@ -614,6 +691,7 @@ fn plan_batch(
     let mut plan = BatchPlan {
         entries: Vec::new(),
         index: Vec::new(),
+        links: HashSet::new(),
         vehicles: Vec::new(),
         receipts: Vec::with_capacity(events.len()),
         count,
@@ -695,6 +773,7 @@ fn plan_batch(
         for vin in &e.subjects.vins {
             plan.index.push((vin.to_string(), event_time.clone(), seq));
         }
+        plan.links.extend(links(e));
         in_batch.insert(e.event_id, (content_hash.clone(), plan.receipts.len()));
         plan.receipts.push(Receipt {
             event_id: e.event_id,

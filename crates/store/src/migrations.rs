@@ -365,6 +365,52 @@ CREATE TABLE section_transits (
 CREATE INDEX section_transits_by_time ON section_transits(left_at);
 "#;
 
+/// Version 3: the ties that decide carriers' and ports' reads. `vehicle_links` is a projection
+/// of the ledger (every VIN an event names, to its voyage, read point and business location),
+/// backfilled here from what is already recorded; a shipment may be booked on a voyage, which
+/// shows its cars to that voyage's carrier and ports before any of them has handled one.
+const LINKS: &str = r#"
+CREATE TABLE vehicle_links (
+    vin  TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('voyage', 'facility')),
+    ref  TEXT NOT NULL,
+    PRIMARY KEY (vin, kind, ref)
+);
+CREATE INDEX vehicle_links_by_ref ON vehicle_links(kind, ref, vin);
+ALTER TABLE shipments ADD COLUMN voyage TEXT REFERENCES voyages(id);
+CREATE INDEX shipments_by_voyage ON shipments(voyage);
+CREATE INDEX shipment_vins_by_vin ON shipment_vins(vin);
+"#;
+
+/// The backfill of `vehicle_links`, with `{path}` replaced per JSON path and engine.
+fn links_backfill(text: impl Fn(&str) -> String) -> String {
+    [
+        ("voyage", "subjects.voyage"),
+        ("facility", "readPoint"),
+        ("facility", "bizLocation"),
+    ]
+    .iter()
+    .map(|(kind, path)| {
+        let t = text(path);
+        format!(
+            "INSERT INTO vehicle_links (vin, kind, ref) SELECT DISTINCT ev.vin, '{kind}', {t} \
+             FROM event_vins ev JOIN ledger l ON l.seq = ev.seq WHERE {t} IS NOT NULL \
+             ON CONFLICT DO NOTHING;\n"
+        )
+    })
+    .collect()
+}
+
+fn links_sqlite() -> String {
+    let backfill = links_backfill(|p| format!("json_extract(l.body, '$.{p}')"));
+    format!("{LINKS}{backfill}")
+}
+
+fn links_postgres() -> String {
+    let backfill = links_backfill(|p| format!("(l.body::jsonb #>> '{{{}}}')", p.replace('.', ",")));
+    format!("{LINKS}{backfill}")
+}
+
 fn migration(version: i64, description: &'static str, sql: String) -> Migration {
     Migration::new(
         version,
@@ -380,6 +426,7 @@ pub fn sqlite() -> Migrator {
     Migrator::with_migrations(vec![
         migration(1, "ledger and registry", format!("{COMMON}{SQLITE_GUARDS}")),
         migration(2, "access", ACCESS.to_string()),
+        migration(3, "access links", links_sqlite()),
         migration(7, "vessels", VESSELS.to_string()),
         migration(8, "alerts", ALERTS.to_string()),
     ])
@@ -394,6 +441,7 @@ pub fn postgres() -> Migrator {
             format!("{COMMON}{POSTGRES_GUARDS}"),
         ),
         migration(2, "access", ACCESS.to_string()),
+        migration(3, "access links", links_postgres()),
         migration(7, "vessels", VESSELS.to_string()),
         migration(8, "alerts", ALERTS.to_string()),
     ])

@@ -13,7 +13,7 @@ use jianghai_core::{
 
 use crate::access::page;
 use crate::registry::{OrgRow, exists_error, ident, organisation};
-use crate::{Engine, Page, Store, StoreError, VehicleRecord, on_backend};
+use crate::{Page, Store, StoreError, VehicleRecord, on_backend};
 
 /// Which vehicles a reader may see.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,9 +21,11 @@ pub enum VehicleScope {
     All,
     /// Registered by this exporter (`vehicles.exporter`).
     ExportedBy(Ident),
-    /// Named by an event on a voyage of one of this carrier's vessels.
+    /// Named by an event on a voyage of one of this carrier's vessels, or on a shipment booked
+    /// on one.
     OnVoyagesOf(Ident),
-    /// Named by an event at a facility this organisation operates, or on a voyage from or to one.
+    /// Named by an event at a facility this organisation operates, or on (or booked on) a
+    /// voyage from or to one.
     AtFacilitiesOf(Ident),
 }
 
@@ -53,38 +55,46 @@ pub enum OrgScope {
     Only(Ident),
 }
 
-/// Text at a JSON path of a ledger body (`l.body`), per engine.
-fn body_text(engine: Engine, path: &[&str]) -> String {
-    match engine {
-        Engine::Sqlite => format!("json_extract(l.body, '$.{}')", path.join(".")),
-        Engine::Postgres => format!("(l.body::jsonb #>> '{{{}}}')", path.join(",")),
-    }
+/// The voyages of carrier `$2`'s vessels.
+const VOYAGES_OF_CARRIER: &str =
+    "SELECT vo.id FROM voyages vo JOIN vessels ve ON ve.id = vo.vessel WHERE ve.carrier = $2";
+/// The voyages from or to a facility that `$2` operates.
+const VOYAGES_TOUCHING: &str = "SELECT vo.id FROM voyages vo JOIN facilities f \
+     ON f.id = vo.origin OR f.id = vo.destination WHERE f.operator = $2";
+
+/// `v.vin` is tied by the ledger to a `kind` (voyage, facility) in `set`.
+fn tied(kind: &str, set: &str) -> String {
+    format!(
+        "EXISTS (SELECT 1 FROM vehicle_links k WHERE k.vin = v.vin \
+         AND k.kind = '{kind}' AND k.ref IN ({set}))"
+    )
+}
+
+/// `v.vin` is on a shipment booked on a voyage in `set`.
+fn booked(set: &str) -> String {
+    format!(
+        "EXISTS (SELECT 1 FROM shipment_vins sv JOIN shipments s ON s.id = sv.shipment \
+         WHERE sv.vin = v.vin AND s.voyage IN ({set}))"
+    )
 }
 
 impl VehicleScope {
     /// A predicate over `v` (the vehicles table) whose one parameter is `$2`.
-    pub(crate) fn predicate(&self, engine: Engine) -> String {
-        let voyage = body_text(engine, &["subjects", "voyage"]);
+    pub(crate) fn predicate(&self) -> String {
         match self {
             VehicleScope::All => "$2 = ''".into(),
             VehicleScope::ExportedBy(_) => "v.exporter = $2".into(),
             VehicleScope::OnVoyagesOf(_) => format!(
-                "EXISTS (SELECT 1 FROM event_vins ev JOIN ledger l ON l.seq = ev.seq \
-                 WHERE ev.vin = v.vin AND {voyage} IN (SELECT vo.id FROM voyages vo \
-                 JOIN vessels ve ON ve.id = vo.vessel WHERE ve.carrier = $2))"
+                "({} OR {})",
+                tied("voyage", VOYAGES_OF_CARRIER),
+                booked(VOYAGES_OF_CARRIER)
             ),
-            VehicleScope::AtFacilitiesOf(_) => {
-                let rp = body_text(engine, &["readPoint"]);
-                let bl = body_text(engine, &["bizLocation"]);
-                format!(
-                    "EXISTS (SELECT 1 FROM event_vins ev JOIN ledger l ON l.seq = ev.seq \
-                     WHERE ev.vin = v.vin AND ( \
-                     {rp} IN (SELECT id FROM facilities WHERE operator = $2) \
-                     OR {bl} IN (SELECT id FROM facilities WHERE operator = $2) \
-                     OR {voyage} IN (SELECT vo.id FROM voyages vo JOIN facilities f \
-                        ON f.id = vo.origin OR f.id = vo.destination WHERE f.operator = $2)))"
-                )
-            }
+            VehicleScope::AtFacilitiesOf(_) => format!(
+                "({} OR {} OR {})",
+                tied("facility", "SELECT id FROM facilities WHERE operator = $2"),
+                tied("voyage", VOYAGES_TOUCHING),
+                booked(VOYAGES_TOUCHING)
+            ),
         }
     }
 
@@ -207,12 +217,40 @@ impl Store {
         let sql = format!(
             "SELECT {VEHICLE_COLUMNS} FROM vehicles v WHERE v.vin > $1 AND {} \
              ORDER BY v.vin LIMIT $3",
-            scope.predicate(self.engine())
+            scope.predicate()
         );
         self.scoped_page::<VehicleRow, _>(sql, after, scope.param(), limit, vehicle, |v| {
             v.vin.to_string()
         })
         .await
+    }
+
+    /// Which of `vins` are in `scope`, in one query per 500: absent and out-of-scope VINs
+    /// alike are missing from the answer.
+    pub async fn vehicles_visible(
+        &self,
+        vins: &[Vin],
+        scope: &VehicleScope,
+    ) -> Result<std::collections::HashSet<String>, StoreError> {
+        // The predicate's scope parameter becomes $1 so the VINs can follow it.
+        let predicate = scope.predicate().replace("$2", "$1");
+        let mut found = std::collections::HashSet::new();
+        for chunk in vins.chunks(500) {
+            let list: Vec<String> = (2..chunk.len() + 2).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT v.vin FROM vehicles v WHERE {predicate} AND v.vin IN ({})",
+                list.join(", ")
+            );
+            let rows: Vec<(String,)> = on_backend!(&self.backend, |pool| {
+                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql.clone())).bind(scope.param());
+                for v in chunk {
+                    q = q.bind(v.as_str());
+                }
+                q.fetch_all(pool).await?
+            });
+            found.extend(rows.into_iter().map(|(v,)| v));
+        }
+        Ok(found)
     }
 
     /// The vehicle `vin` if it is in `scope`; `None` whether it is absent or out of scope.
@@ -223,7 +261,7 @@ impl Store {
     ) -> Result<Option<VehicleRecord>, StoreError> {
         let sql = format!(
             "SELECT {VEHICLE_COLUMNS} FROM vehicles v WHERE v.vin = $1 AND {}",
-            scope.predicate(self.engine())
+            scope.predicate()
         );
         let row: Option<VehicleRow> = on_backend!(&self.backend, |pool| sqlx::query_as(
             sqlx::AssertSqlSafe(sql)
@@ -369,13 +407,14 @@ impl Store {
                 }
             }
             sqlx::query(
-                "INSERT INTO shipments (id, exporter, destination_country, created_at) \
-                 VALUES ($1, $2, $3, $4)",
+                "INSERT INTO shipments (id, exporter, destination_country, created_at, voyage) \
+                 VALUES ($1, $2, $3, $4, $5)",
             )
             .bind(s.id.as_str())
             .bind(s.exporter.as_str())
             .bind(&s.destination_country)
             .bind(&now)
+            .bind(s.voyage.as_ref().map(|v| v.as_str()))
             .execute(&mut *tx)
             .await
             .map_err(|e| exists_error(e, "shipment", s.id.as_str()))?;
@@ -390,6 +429,38 @@ impl Store {
             tx.commit().await.map_err(StoreError::from)?;
         });
         Ok(())
+    }
+
+    /// Books the shipment `id` of `exporter` on `voyage`. `Ok(false)` when the exporter has no
+    /// such shipment; an unknown voyage is refused by the database's reference.
+    pub async fn book_shipment(
+        &self,
+        id: &str,
+        exporter: &Ident,
+        voyage: &Ident,
+    ) -> Result<bool, StoreError> {
+        let known: Option<(String,)> = on_backend!(&self.backend, |pool| {
+            sqlx::query_as("SELECT id FROM voyages WHERE id = $1")
+                .bind(voyage.as_str())
+                .fetch_optional(pool)
+                .await?
+        });
+        if known.is_none() {
+            return Err(StoreError::Missing {
+                what: "voyage",
+                id: voyage.to_string(),
+            });
+        }
+        let done = on_backend!(&self.backend, |pool| {
+            sqlx::query("UPDATE shipments SET voyage = $1 WHERE id = $2 AND exporter = $3")
+                .bind(voyage.as_str())
+                .bind(id)
+                .bind(exporter.as_str())
+                .execute(pool)
+                .await?
+                .rows_affected()
+        });
+        Ok(done == 1)
     }
 
     /// The shipment `id` with its VINs, if it is in `scope`.
@@ -430,21 +501,21 @@ impl Store {
             "$4 = ''"
         };
         let sql = format!(
-            "SELECT s.id, s.exporter, s.destination_country FROM shipments s \
+            "SELECT s.id, s.exporter, s.destination_country, s.voyage FROM shipments s \
              WHERE s.id > $1 AND {filter} AND {only_filter} ORDER BY s.id LIMIT $3"
         );
-        let rows: Vec<(String, String, String)> =
-            on_backend!(&self.backend, |pool| sqlx::query_as(sqlx::AssertSqlSafe(
-                sql
-            ))
-            .bind(after)
-            .bind(param)
-            .bind(limit + 1)
-            .bind(only.unwrap_or(""))
-            .fetch_all(pool)
-            .await?);
+        let rows: Vec<(String, String, String, Option<String>)> = on_backend!(
+            &self.backend,
+            |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                .bind(after)
+                .bind(param)
+                .bind(limit + 1)
+                .bind(only.unwrap_or(""))
+                .fetch_all(pool)
+                .await?
+        );
         let mut items = Vec::with_capacity(rows.len());
-        for (id, exporter, destination_country) in rows {
+        for (id, exporter, destination_country, voyage) in rows {
             let vins: Vec<(String,)> = on_backend!(&self.backend, |pool| sqlx::query_as(
                 "SELECT vin FROM shipment_vins WHERE shipment = $1 ORDER BY vin"
             )
@@ -462,6 +533,7 @@ impl Store {
                 exporter: ident(exporter)?,
                 destination_country,
                 vins,
+                voyage: voyage.map(ident).transpose()?,
             });
         }
         Ok(page(items, limit, |s| s.id.to_string()))

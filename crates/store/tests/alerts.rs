@@ -455,6 +455,7 @@ async fn scopes_follow_the_subject(p: &Pair) {
         exporter: id("changan-export"),
         destination_country: "MX".into(),
         vins: vec![car],
+        voyage: None,
     })
     .await
     .expect("shipment");

@@ -43,6 +43,7 @@ conformance!(
     audit_log_pages,
     scopes_narrow_reads,
     shipments_are_all_or_nothing,
+    bookings_widen_carrier_and_port_scopes,
 );
 
 async fn registers_and_reads_back(store: &Store) {
@@ -423,6 +424,20 @@ async fn tampering_is_caught(store: &Store) {
             |e| e.to_string().contains("vehicles") && e.to_string().contains("exported"),
         ),
         (
+            "forge a tie of a car to a voyage",
+            "INSERT INTO vehicle_links (vin, kind, ref) \
+             SELECT MIN(vin), 'voyage', 'someone-elses-voyage' FROM vehicles",
+            |e| {
+                e.to_string().contains("vehicle_links")
+                    && e.to_string().contains("someone-elses-voyage")
+            },
+        ),
+        (
+            "drop a car's tie to its yard",
+            "DELETE FROM vehicle_links WHERE kind = 'facility'",
+            |e| e.to_string().contains("vehicle_links") && e.to_string().contains("ties stored"),
+        ),
+        (
             "re-chain a forged entry",
             "UPDATE ledger SET hash = 'aaaa' || SUBSTR(hash, 5) WHERE seq = 2",
             |e| e.to_string().contains("entry 2"),
@@ -787,6 +802,7 @@ async fn shipments_are_all_or_nothing(store: &Store) {
         exporter: id("changan-export"),
         destination_country: "MX".into(),
         vins: vec![vin(1), vin(3)],
+        voyage: None,
     };
     assert!(matches!(
         store.create_shipment(&s).await,
@@ -820,4 +836,90 @@ async fn shipments_are_all_or_nothing(store: &Store) {
         store.shipments(&own, "", 10).await.expect("list").items,
         vec![s]
     );
+}
+
+async fn bookings_widen_carrier_and_port_scopes(store: &Store) {
+    use jianghai_store::{ShipmentScope, VehicleScope};
+    seed(store).await;
+    let (booked, other) = (vin(1), vin(2));
+    drive(store, &[booked, other], &CHAIN[..1], 100).await;
+    let carrier = VehicleScope::OnVoyagesOf(id("minsheng-shipping"));
+    let port = VehicleScope::AtFacilitiesOf(id("guoyuan-port"));
+    let stranger = VehicleScope::OnVoyagesOf(id("changan-export"));
+    let both = [booked, other];
+    for scope in [&carrier, &port] {
+        assert!(
+            store
+                .vehicles_visible(&both, scope)
+                .await
+                .expect("read")
+                .is_empty()
+        );
+    }
+    store
+        .create_shipment(&jianghai_core::Shipment {
+            id: id("sh-1"),
+            exporter: id("changan-export"),
+            destination_country: "MX".into(),
+            vins: vec![booked],
+            voyage: None,
+        })
+        .await
+        .expect("shipment");
+    // Someone else's shipment cannot be booked; an unknown voyage is refused.
+    assert!(
+        !store
+            .book_shipment("sh-1", &id("guoyuan-port"), &id("v2025-001"))
+            .await
+            .expect("book")
+    );
+    assert!(
+        store
+            .book_shipment("sh-1", &id("changan-export"), &id("nowhere"))
+            .await
+            .is_err()
+    );
+    assert!(
+        store
+            .book_shipment("sh-1", &id("changan-export"), &id("v2025-001"))
+            .await
+            .expect("book")
+    );
+    let read = store
+        .shipment_in("sh-1", &ShipmentScope::All)
+        .await
+        .expect("read")
+        .expect("sh-1");
+    assert_eq!(read.voyage, Some(id("v2025-001")));
+    for scope in [&carrier, &port] {
+        let seen = store.vehicles_visible(&both, scope).await.expect("read");
+        assert_eq!(
+            seen.into_iter().collect::<Vec<_>>(),
+            vec![booked.to_string()]
+        );
+        assert!(
+            store
+                .vehicle_in(&booked, scope)
+                .await
+                .expect("read")
+                .is_some()
+        );
+        assert!(
+            store
+                .vehicle_in(&other, scope)
+                .await
+                .expect("read")
+                .is_none()
+        );
+    }
+    assert!(
+        store
+            .vehicles_visible(&both, &stranger)
+            .await
+            .expect("read")
+            .is_empty()
+    );
+    // Everything the ledger ties is still consistent.
+    drive(store, &[booked], &CHAIN[1..5], 200).await;
+    store.verify().await.expect("verifies");
 }

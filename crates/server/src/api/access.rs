@@ -398,17 +398,43 @@ pub async fn disable_user(
     p: Principal,
     Path(id): Path<String>,
 ) -> Result<Json<UserDto>, ApiError> {
-    let scope = policy::members(&p)?;
-    let not_found = || ApiError::not_found("user", &id);
-    let uid = Uuid::parse_str(&id).map_err(|_| not_found())?;
+    let uid = member_user(&state, &p, &id).await?;
+    state.store.disable_user(uid, Utc::now()).await?;
+    reread_user(&state, uid, &id).await
+}
+
+/// Enable a disabled user again (administrators of its organisation).
+#[utoipa::path(post, path = "/users/{id}/enable", tag = "users", security(("bearer" = [])),
+    params(("id" = Uuid, Path)),
+    responses((status = 200, body = UserDto), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn enable_user(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<UserDto>, ApiError> {
+    let uid = member_user(&state, &p, &id).await?;
+    state.store.enable_user(uid).await?;
+    reread_user(&state, uid, &id).await
+}
+
+/// The user `id` if `p` administers its organisation; 404 otherwise, as for no user at all.
+async fn member_user(state: &AppState, p: &Principal, id: &str) -> Result<Uuid, ApiError> {
+    let scope = policy::members(p)?;
+    let not_found = || ApiError::not_found("user", id);
+    let uid = Uuid::parse_str(id).map_err(|_| not_found())?;
     let user = state.store.user(uid).await?.ok_or_else(not_found)?;
-    if let jianghai_store::MemberScope::Of(org) = &scope
-        && *org != user.organisation
-    {
+    if !scope.covers(&user.organisation) {
         return Err(not_found());
     }
-    state.store.disable_user(uid, Utc::now()).await?;
-    let user = state.store.user(uid).await?.ok_or_else(not_found)?;
+    Ok(uid)
+}
+
+async fn reread_user(state: &AppState, uid: Uuid, id: &str) -> Result<Json<UserDto>, ApiError> {
+    let user = state
+        .store
+        .user(uid)
+        .await?
+        .ok_or_else(|| ApiError::not_found("user", id))?;
     Ok(Json(user_dto(user)))
 }
 
@@ -522,6 +548,7 @@ pub struct DeviceDto {
     pub kind: String,
     pub name: String,
     pub created_at: String,
+    pub disabled_at: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -539,6 +566,7 @@ fn device_dto(d: DeviceRecord) -> DeviceDto {
         kind: d.kind.as_str().to_string(),
         name: d.name,
         created_at: d.created_at,
+        disabled_at: d.disabled_at,
     }
 }
 
@@ -577,16 +605,7 @@ pub async fn register_device(
         created_at: now.clone(),
         disabled_at: None,
     };
-    let secret = auth::new_secret(auth::DEVICE_TOKEN_PREFIX)?;
-    let cred = TokenRecord {
-        id: Uuid::now_v7(),
-        secret_hash: auth::secret_hash(&secret),
-        owner: TokenOwner::Device(d.id.clone()),
-        name: "device credential".into(),
-        created_at: now,
-        expires_at: None,
-        revoked_at: None,
-    };
+    let (secret, cred) = device_credential(&d.id, now)?;
     state.store.create_device(&d, &cred).await?;
     Ok((
         StatusCode::CREATED,
@@ -595,6 +614,80 @@ pub async fn register_device(
             credential: secret,
         }),
     ))
+}
+
+/// The device `id` if `p` administers its organisation; 404 otherwise, as for no device.
+async fn member_device(
+    state: &AppState,
+    p: &Principal,
+    id: &str,
+) -> Result<DeviceRecord, ApiError> {
+    let scope = policy::members(p)?;
+    let not_found = || ApiError::not_found("device", id);
+    let device = state.store.device(id).await?.ok_or_else(not_found)?;
+    if !scope.covers(&device.organisation) {
+        return Err(not_found());
+    }
+    Ok(device)
+}
+
+/// Issue a device a new credential; every earlier credential of the device stops working at
+/// once (administrators of its organisation). The secret is in the answer, once.
+#[utoipa::path(post, path = "/devices/{id}/credential", tag = "devices", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 201, body = DeviceRegistered), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn rotate_device_credential(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<DeviceRegistered>), ApiError> {
+    let device = member_device(&state, &p, &id).await?;
+    let now = Utc::now();
+    let (secret, cred) = device_credential(&device.id, format_time(now))?;
+    state
+        .store
+        .rotate_device_credential(&device.id, &cred, now)
+        .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(DeviceRegistered {
+            device: device_dto(device),
+            credential: secret,
+        }),
+    ))
+}
+
+/// Disable a device: its credentials stop working at once (administrators of its organisation).
+#[utoipa::path(post, path = "/devices/{id}/disable", tag = "devices", security(("bearer" = [])),
+    params(("id" = String, Path)),
+    responses((status = 200, body = DeviceDto), (status = 403, body = Problem), (status = 404, body = Problem)))]
+pub async fn disable_device(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<DeviceDto>, ApiError> {
+    let device = member_device(&state, &p, &id).await?;
+    state.store.disable_device(&device.id, Utc::now()).await?;
+    let device = member_device(&state, &p, &id).await?;
+    Ok(Json(device_dto(device)))
+}
+
+/// A fresh device credential: the secret to show once and the record to store.
+fn device_credential(
+    device: &jianghai_core::Ident,
+    now: String,
+) -> Result<(String, TokenRecord), ApiError> {
+    let secret = auth::new_secret(auth::DEVICE_TOKEN_PREFIX)?;
+    let cred = TokenRecord {
+        id: Uuid::now_v7(),
+        secret_hash: auth::secret_hash(&secret),
+        owner: TokenOwner::Device(device.clone()),
+        name: "device credential".into(),
+        created_at: now,
+        expires_at: None,
+        revoked_at: None,
+    };
+    Ok((secret, cred))
 }
 
 /// Devices the caller administers.

@@ -303,6 +303,9 @@ pub struct ShipmentDto {
     /// ISO 3166 alpha-2, e.g. MX.
     pub destination_country: String,
     pub vins: Vec<String>,
+    /// The river voyage the shipment is booked on; its carrier and ports then see its cars.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub voyage: Option<String>,
 }
 
 fn shipment_dto(s: Shipment) -> ShipmentDto {
@@ -311,7 +314,60 @@ fn shipment_dto(s: Shipment) -> ShipmentDto {
         exporter: Some(s.exporter.to_string()),
         destination_country: s.destination_country,
         vins: s.vins.iter().map(|v| v.to_string()).collect(),
+        voyage: s.voyage.map(|v| v.to_string()),
     }
+}
+
+/// Booking a shipment on a voyage.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct Booking {
+    pub voyage: String,
+}
+
+/// A voyage that the caller may book on, or a field error naming it.
+async fn bookable(
+    state: &AppState,
+    p: &Principal,
+    field: &str,
+    v: &str,
+) -> Result<Ident, ApiError> {
+    let voyage = ident(field, v)?;
+    match state
+        .store
+        .voyage_in(voyage.as_str(), &policy::voyages(p))
+        .await?
+    {
+        Some(_) => Ok(voyage),
+        None => Err(ApiError::field(
+            field,
+            format!("there is no voyage {voyage}"),
+        )),
+    }
+}
+
+/// Book one of the caller's shipments on a river voyage (exporters). From then on the voyage's
+/// carrier and the ports it touches see the shipment's cars, so they can gate, tally and load
+/// them.
+#[utoipa::path(put, path = "/shipments/{id}/voyage", tag = "shipments", security(("bearer" = [])),
+    params(("id" = String, Path)), request_body = Booking,
+    responses((status = 200, body = ShipmentDto), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn book_shipment(
+    State(state): State<AppState>,
+    p: Principal,
+    Path(id): Path<String>,
+    ApiJson(req): ApiJson<Booking>,
+) -> Result<Json<ShipmentDto>, ApiError> {
+    policy::may(&p, Command::CreateShipment)?;
+    let voyage = bookable(&state, &p, "/voyage", &req.voyage).await?;
+    if !state
+        .store
+        .book_shipment(&id, &p.organisation.id, &voyage)
+        .await?
+    {
+        return Err(ApiError::not_found("shipment", &id));
+    }
+    get_shipment(State(state), p, Path(id)).await
 }
 
 fn parse_vins(field: &str, vins: &[String]) -> Result<Vec<Vin>, ApiError> {
@@ -357,11 +413,16 @@ pub async fn create_shipment(
         return Err(ApiError::field("/vins", "1 to 10,000 VINs"));
     }
     let vins = parse_vins("/vins", &req.vins)?;
+    let voyage = match &req.voyage {
+        Some(v) => Some(bookable(&state, &p, "/voyage", v).await?),
+        None => None,
+    };
     let s = Shipment {
         id,
         exporter: p.organisation.id.clone(),
         destination_country: country,
         vins,
+        voyage,
     };
     match state.store.create_shipment(&s).await {
         Ok(()) => Ok((StatusCode::CREATED, Json(shipment_dto(s)))),
@@ -728,6 +789,7 @@ pub async fn submit_manifest(
             }),
         )),
         Err(AppendError::Lifecycle { vin, error, .. }) => {
+            let error = refusal(&state, &p, &vin, &error).await?;
             let at = vins.iter().position(|v| *v == vin);
             let fe = match (at, lines.is_empty()) {
                 (Some(i), false) => FieldError::at_line(lines[i], "vin", format!("{vin}: {error}")),
@@ -744,6 +806,25 @@ pub async fn submit_manifest(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// Why `vin` cannot take a step, as far as `p` may know: the lifecycle's reason for a car it
+/// may see, and no more than "already registered" for another party's car.
+async fn refusal(
+    state: &AppState,
+    p: &Principal,
+    vin: &Vin,
+    error: &jianghai_core::LifecycleError,
+) -> Result<String, ApiError> {
+    let visible = state
+        .store
+        .vehicles_visible(std::slice::from_ref(vin), &policy::vehicles(p))
+        .await?;
+    Ok(if visible.is_empty() {
+        "is already registered by another organisation".to_string()
+    } else {
+        error.to_string()
+    })
 }
 
 fn receipt_dto(r: jianghai_store::Receipt) -> ReceiptDto {
@@ -857,18 +938,26 @@ pub async fn submit_events(
                 ));
             }
         }
-        OrgKind::Exporter if step != Step::Register => {
-            let scope = policy::vehicles(&p);
-            for (i, vin) in vins.iter().enumerate() {
-                if state.store.vehicle_in(vin, &scope).await?.is_none() {
-                    return Err(ApiError::field(
-                        &format!("/vins/{i}"),
-                        format!("there is no vehicle {vin} of yours"),
-                    ));
-                }
-            }
-        }
         _ => {}
+    }
+    // Every VIN must be one the submitter may read, checked before the lifecycle so that a
+    // refusal never tells a party the state of a car it may not see. A new registration names
+    // cars nobody may see yet; the store refuses one already registered without saying by whom.
+    if step != Step::Register {
+        let visible = state
+            .store
+            .vehicles_visible(&vins, &policy::vehicles(&p))
+            .await?;
+        if let Some((i, vin)) = vins
+            .iter()
+            .enumerate()
+            .find(|(_, v)| !visible.contains(v.as_str()))
+        {
+            return Err(ApiError::field(
+                &format!("/vins/{i}"),
+                format!("there is no vehicle {vin} of yours"),
+            ));
+        }
     }
     let mut event = Event::lifecycle(
         req.event_id.unwrap_or_else(Uuid::new_v4),
@@ -885,7 +974,18 @@ pub async fn submit_events(
     event.subjects.seals = seals;
     event.read_point = read_point;
     event.biz_location = biz_location;
-    let receipt = state.store.append_batch_at(vec![event], now).await?;
+    let receipt = match state.store.append_batch_at(vec![event], now).await {
+        Ok(r) => r,
+        Err(AppendError::Lifecycle { vin, error, .. }) => {
+            let why = refusal(&state, &p, &vin, &error).await?;
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "lifecycle",
+                format!("VIN {vin} {why}; nothing was recorded"),
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    };
     let r = receipt
         .into_iter()
         .next()

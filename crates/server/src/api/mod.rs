@@ -78,9 +78,12 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(access::get_organisation))
         .routes(routes!(access::create_user, access::list_users))
         .routes(routes!(access::disable_user))
+        .routes(routes!(access::enable_user))
         .routes(routes!(access::create_token, access::list_tokens))
         .routes(routes!(access::revoke_token))
         .routes(routes!(access::register_device, access::list_devices))
+        .routes(routes!(access::rotate_device_credential))
+        .routes(routes!(access::disable_device))
         .routes(routes!(access::read_audit))
         .routes(routes!(
             corridor::create_facility,
@@ -92,6 +95,7 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(corridor::get_voyage))
         .routes(routes!(corridor::create_shipment, corridor::list_shipments))
         .routes(routes!(corridor::get_shipment))
+        .routes(routes!(corridor::book_shipment))
         .routes(routes!(corridor::list_vehicles))
         .routes(routes!(corridor::get_vehicle))
         .routes(routes!(corridor::timeline))

@@ -151,7 +151,13 @@ pub async fn drive(store: &Store, vins: &[Vin], steps: &[Step], first_id: u128) 
             }
             _ => "guoyuan-port",
         };
-        let e = step_event(first_id + i as u128, *step, i as i64 * 10, vins, org);
+        let mut e = step_event(first_id + i as u128, *step, i as i64 * 10, vins, org);
+        // Where the step happens: the ties that carriers' and ports' reads follow.
+        match step {
+            Step::GateIn | Step::Tally => e.read_point = Some(id("guoyuan-yard")),
+            Step::Load | Step::Depart | Step::Arrive => e.subjects.voyage = Some(id("v2025-001")),
+            _ => {}
+        }
         store
             .append_batch_at(vec![e], now())
             .await
