@@ -163,6 +163,18 @@ impl W {
         )
     }
 
+    /// POST an action on an alert (`acknowledge`, `resolve`, `assign`, `comments`).
+    async fn act(
+        &self,
+        alert: Uuid,
+        action: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let path = format!("/api/v1/alerts/{alert}/{action}");
+        self.call(Method::POST, &path, token, body).await
+    }
+
     async fn token(&self, user: &str) -> String {
         let res = self
             .client
@@ -372,20 +384,13 @@ async fn a_party_cannot_read_or_change_anothers_alert(w: &W) {
         )
         .await;
     assert_eq!(s, 200);
-    let (s, _) = w
-        .call(
-            Method::POST,
-            &format!("/api/v1/alerts/{deck}/acknowledge"),
-            &deckhand,
-            None,
-        )
-        .await;
+    let (s, _) = w.act(deck, "acknowledge", &deckhand, None).await;
     assert_eq!(s, 403);
     // Assignees come from the caller's own organisation.
     let (s, p) = w
-        .call(
-            Method::POST,
-            &format!("/api/v1/alerts/{deck}/assign"),
+        .act(
+            deck,
+            "assign",
             &carrier,
             Some(json!({"assignee": "exporter"})),
         )
@@ -395,9 +400,9 @@ async fn a_party_cannot_read_or_change_anothers_alert(w: &W) {
         (422, Some("/assignee"))
     );
     let (s, a) = w
-        .call(
-            Method::POST,
-            &format!("/api/v1/alerts/{deck}/assign"),
+        .act(
+            deck,
+            "assign",
             &carrier,
             Some(json!({"assignee": "deckhand"})),
         )
@@ -405,54 +410,28 @@ async fn a_party_cannot_read_or_change_anothers_alert(w: &W) {
     assert_eq!((s, a["assignee"].as_str()), (200, Some("deckhand")));
     // Acknowledging twice is harmless; after resolving, it is a conflict.
     for _ in 0..2 {
-        let (s, a) = w
-            .call(
-                Method::POST,
-                &format!("/api/v1/alerts/{deck}/acknowledge"),
-                &carrier,
-                None,
-            )
-            .await;
+        let (s, a) = w.act(deck, "acknowledge", &carrier, None).await;
         assert_eq!(
             (s, a["acknowledgedBy"].as_str()),
             (200, Some("user:carrier"))
         );
     }
     let (s, c) = w
-        .call(
-            Method::POST,
-            &format!("/api/v1/alerts/{deck}/comments"),
+        .act(
+            deck,
+            "comments",
             &carrier,
             Some(json!({"body": "vents opened on D1"})),
         )
         .await;
     assert_eq!((s, c["author"].as_str()), (201, Some("user:carrier")));
     let (s, _) = w
-        .call(
-            Method::POST,
-            &format!("/api/v1/alerts/{deck}/comments"),
-            &carrier,
-            Some(json!({"body": ""})),
-        )
+        .act(deck, "comments", &carrier, Some(json!({"body": ""})))
         .await;
     assert_eq!(s, 422);
-    let (s, a) = w
-        .call(
-            Method::POST,
-            &format!("/api/v1/alerts/{deck}/resolve"),
-            &carrier,
-            None,
-        )
-        .await;
+    let (s, a) = w.act(deck, "resolve", &carrier, None).await;
     assert_eq!((s, a["state"].as_str()), (200, Some("resolved")));
-    let (s, p) = w
-        .call(
-            Method::POST,
-            &format!("/api/v1/alerts/{deck}/acknowledge"),
-            &carrier,
-            None,
-        )
-        .await;
+    let (s, p) = w.act(deck, "acknowledge", &carrier, None).await;
     assert_eq!(
         (s, p["type"].as_str()),
         (409, Some("https://jianghai.dev/problems/alert-state"))
@@ -563,14 +542,7 @@ async fn streams_are_scoped_resumable_and_kept_alive(w: &W) {
     );
     assert_eq!(mine.id, b.id, "ids are the log's sequence numbers");
     // Acting is pushed too.
-    let (s, _) = w
-        .call(
-            Method::POST,
-            &format!("/api/v1/alerts/{deck}/acknowledge"),
-            &carrier,
-            None,
-        )
-        .await;
+    let (s, _) = w.act(deck, "acknowledge", &carrier, None).await;
     assert_eq!(s, 200);
     let ack = all.event(WAIT).await.expect("acknowledgement pushed");
     assert_eq!(
@@ -761,15 +733,16 @@ async fn webhooks_are_signed_and_retried(w: &W) {
         "the exporter's webhook never receives the carrier's deck alert"
     );
     let hook_id = hook["id"].as_str().expect("id");
-    let (s, d) = w
-        .call(
-            Method::GET,
-            &format!("/api/v1/webhooks/{hook_id}/deliveries"),
-            &customs,
-            None,
-        )
-        .await;
-    assert_eq!(s, 200);
+    // The receiver has answered; the dispatcher records the attempt right after.
+    let deliveries = format!("/api/v1/webhooks/{hook_id}/deliveries");
+    let d = loop {
+        let (s, d) = w.call(Method::GET, &deliveries, &customs, None).await;
+        assert_eq!(s, 200);
+        if d["items"][0]["state"] != "pending" || tokio::time::Instant::now() > deadline {
+            break d;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     let d = &d["items"][0];
     assert_eq!(
         (d["state"].as_str(), d["attempts"].as_i64()),

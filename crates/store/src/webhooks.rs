@@ -307,17 +307,7 @@ impl Store {
             let mut out = Vec::with_capacity(rows.len());
             for r in rows {
                 out.push((
-                    (
-                        r.try_get(0)?,
-                        r.try_get(1)?,
-                        r.try_get(2)?,
-                        r.try_get(3)?,
-                        r.try_get(4)?,
-                        r.try_get(5)?,
-                        r.try_get(6)?,
-                        r.try_get(7)?,
-                        r.try_get(8)?,
-                    ),
+                    <DeliveryRow as sqlx::FromRow<_>>::from_row(&r)?,
                     r.try_get(9)?,
                     r.try_get(10)?,
                 ));
