@@ -24,10 +24,16 @@
 //! coordinator and the operator see all. Another party's alert reads as absent (404), for
 //! reading and acting alike. Acting on an alert (acknowledge, resolve, assign, comment) needs
 //! an admin or operator role and is not for the read-only coordinator.
+//!
+//! Tallies (gate-ins, sessions, identifications, condition reports, photos): a port operates
+//! and reads those at its own facilities; an exporter reads those about its own vehicles and
+//! shipments; customs and the coordinator read all; the operator reads and acts everywhere;
+//! a carrier sees none.
 
 use jianghai_core::{Ident, OrgKind, Organisation, Step};
 use jianghai_store::{
-    AlertScope, MemberScope, OrgScope, Role, ShipmentScope, VehicleScope, VoyageScope,
+    AlertScope, MemberScope, OrgScope, Role, ShipmentScope, TallyScope, VehicleScope,
+    VoyageScope,
 };
 
 use crate::auth::Principal;
@@ -64,6 +70,16 @@ pub fn shipments(p: &Principal) -> ShipmentScope {
         OrgKind::Exporter => ShipmentScope::ExportedBy(own(p)),
         OrgKind::Carrier | OrgKind::Port => ShipmentScope::Nothing,
         OrgKind::Customs | OrgKind::Coordinator | OrgKind::Operator => ShipmentScope::All,
+    }
+}
+
+/// The tally records `p` may read.
+pub fn tallies(p: &Principal) -> TallyScope {
+    match p.kind() {
+        OrgKind::Exporter => TallyScope::ExportedBy(own(p)),
+        OrgKind::Port => TallyScope::AtFacilitiesOf(own(p)),
+        OrgKind::Carrier => TallyScope::Nothing,
+        OrgKind::Customs | OrgKind::Coordinator | OrgKind::Operator => TallyScope::All,
     }
 }
 
@@ -130,6 +146,12 @@ pub enum Command<'a> {
     ManageWebhooks {
         org: &'a Ident,
     },
+    /// Gate in, identify, report condition, open and close tallies at a facility `operator` runs.
+    OperateTally {
+        operator: &'a Ident,
+    },
+    /// Replace the damage-code table.
+    LoadDamageCodes,
 }
 
 fn operator_admin(p: &Principal) -> bool {
@@ -167,6 +189,12 @@ pub fn may(p: &Principal, c: Command<'_>) -> Result<(), ApiError> {
         Command::ReadAudit => kind == OrgKind::Operator,
         Command::HandleAlert => acts(p) && kind != OrgKind::Coordinator,
         Command::ManageWebhooks { org } => p.role == Role::Admin && *org == &p.organisation.id,
+        Command::OperateTally { operator } => {
+            acts(p)
+                && (kind == OrgKind::Operator
+                    || (kind == OrgKind::Port && *operator == &p.organisation.id))
+        }
+        Command::LoadDamageCodes => operator_admin(p),
     };
     if allowed {
         Ok(())

@@ -20,6 +20,7 @@ mod ledger;
 mod migrations;
 mod registry;
 mod scoped;
+mod tally;
 mod vessels;
 mod webhooks;
 
@@ -42,6 +43,11 @@ pub use alerts::{
 pub use error::{AppendError, OpenError, StoreError, VerifyError};
 pub use ledger::{MAX_BATCH, Receipt, Recorded, VehicleRecord};
 pub use scoped::{OrgScope, ShipmentError, ShipmentScope, VehicleScope, VoyageScope};
+pub use tally::{
+    By, Closed, ConditionReport, DamageEntry, GateInRecord, IdentificationRecord, MAX_PHOTO_BYTES,
+    NewGateIn, NewIdentification, ResultRecord, SessionRecord, SessionState, TallyError,
+    TallyScope, photo_type,
+};
 pub use vessels::{
     LockPassageRecord, PositionRecord, ProgressRecord, SectionTransitRecord, StateChangeRecord,
     StaticRecord, TrackSnapshot, TrackingRecord, VoyagePlan, VoyageWindow,

@@ -411,6 +411,113 @@ fn links_postgres() -> String {
     format!("{LINKS}{backfill}")
 }
 
+/// Version 5: consolidation and tally. Gate-ins (with the ledger entry that moved the car, if
+/// any), tally sessions and their identifications and results, condition reports with damage
+/// entries, photos stored once under their SHA-256, and the damage-code table the operator
+/// loads. `{BLOB}` is the engine's binary type.
+const TALLY: &str = r#"
+CREATE TABLE gate_ins (
+    id           TEXT PRIMARY KEY,
+    facility     TEXT NOT NULL REFERENCES facilities(id),
+    vin          TEXT NOT NULL,
+    at           TEXT NOT NULL,
+    truck        TEXT,
+    driver       TEXT,
+    organisation TEXT NOT NULL REFERENCES organisations(id),
+    username     TEXT NOT NULL,
+    seq          BIGINT REFERENCES ledger(seq)
+);
+CREATE INDEX gate_ins_by_facility ON gate_ins(facility, at);
+CREATE INDEX gate_ins_by_vin ON gate_ins(vin);
+CREATE TABLE tally_sessions (
+    id             TEXT PRIMARY KEY,
+    facility       TEXT NOT NULL REFERENCES facilities(id),
+    shipment       TEXT NOT NULL REFERENCES shipments(id),
+    organisation   TEXT NOT NULL REFERENCES organisations(id),
+    tallyman       TEXT NOT NULL,
+    opened_at      TEXT NOT NULL,
+    state          TEXT NOT NULL CHECK (state IN ('open', 'closing', 'closed')),
+    min_confidence DOUBLE PRECISION NOT NULL,
+    closed_at      TEXT,
+    event_id       TEXT,
+    next_seq       BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX tally_sessions_one_open ON tally_sessions(facility, shipment)
+    WHERE state <> 'closed';
+CREATE TABLE identifications (
+    id           TEXT PRIMARY KEY,
+    session      TEXT NOT NULL REFERENCES tally_sessions(id),
+    seq          BIGINT NOT NULL,
+    source       TEXT NOT NULL CHECK (source IN ('typed', 'scanner', 'image', 'external')),
+    text         TEXT NOT NULL,
+    vin          TEXT,
+    confidence   DOUBLE PRECISION,
+    image        TEXT,
+    for_line     BIGINT,
+    at           TEXT NOT NULL,
+    organisation TEXT NOT NULL REFERENCES organisations(id),
+    username     TEXT NOT NULL,
+    UNIQUE (session, seq)
+);
+CREATE TABLE tally_results (
+    session        TEXT NOT NULL REFERENCES tally_sessions(id),
+    n              BIGINT NOT NULL,
+    outcome        TEXT NOT NULL,
+    line           BIGINT,
+    expected       TEXT,
+    observed       TEXT,
+    identification BIGINT,
+    detail         TEXT NOT NULL,
+    PRIMARY KEY (session, n)
+);
+CREATE TABLE photos (
+    sha256     TEXT PRIMARY KEY,
+    media_type TEXT NOT NULL,
+    size       BIGINT NOT NULL,
+    bytes      {BLOB} NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE photo_uploads (
+    sha256       TEXT NOT NULL REFERENCES photos(sha256),
+    organisation TEXT NOT NULL REFERENCES organisations(id),
+    PRIMARY KEY (sha256, organisation)
+);
+CREATE TABLE condition_reports (
+    id           TEXT PRIMARY KEY,
+    facility     TEXT NOT NULL REFERENCES facilities(id),
+    vin          TEXT NOT NULL,
+    session      TEXT REFERENCES tally_sessions(id),
+    at           TEXT NOT NULL,
+    organisation TEXT NOT NULL REFERENCES organisations(id),
+    username     TEXT NOT NULL,
+    note         TEXT
+);
+CREATE INDEX condition_reports_by_vin ON condition_reports(vin);
+CREATE INDEX condition_reports_by_session ON condition_reports(session);
+CREATE TABLE damage_entries (
+    report   TEXT NOT NULL REFERENCES condition_reports(id),
+    n        BIGINT NOT NULL,
+    code     TEXT NOT NULL,
+    area     BIGINT NOT NULL,
+    kind     BIGINT NOT NULL,
+    severity BIGINT NOT NULL,
+    note     TEXT,
+    PRIMARY KEY (report, n)
+);
+CREATE TABLE report_photos (
+    report TEXT NOT NULL REFERENCES condition_reports(id),
+    sha256 TEXT NOT NULL REFERENCES photos(sha256),
+    PRIMARY KEY (report, sha256)
+);
+CREATE TABLE damage_code_table (
+    id        INTEGER PRIMARY KEY CHECK (id = 1),
+    edition   TEXT NOT NULL,
+    csv       TEXT NOT NULL,
+    loaded_at TEXT NOT NULL,
+    loaded_by TEXT NOT NULL
+);
+"#;
+
 fn migration(version: i64, description: &'static str, sql: String) -> Migration {
     Migration::new(
         version,
@@ -427,6 +534,7 @@ pub fn sqlite() -> Migrator {
         migration(1, "ledger and registry", format!("{COMMON}{SQLITE_GUARDS}")),
         migration(2, "access", ACCESS.to_string()),
         migration(3, "access links", links_sqlite()),
+        migration(5, "tally", TALLY.replace("{BLOB}", "BLOB")),
         migration(7, "vessels", VESSELS.to_string()),
         migration(8, "alerts", ALERTS.to_string()),
     ])
@@ -442,6 +550,7 @@ pub fn postgres() -> Migrator {
         ),
         migration(2, "access", ACCESS.to_string()),
         migration(3, "access links", links_postgres()),
+        migration(5, "tally", TALLY.replace("{BLOB}", "BYTEA")),
         migration(7, "vessels", VESSELS.to_string()),
         migration(8, "alerts", ALERTS.to_string()),
     ])

@@ -7,6 +7,7 @@
 mod access;
 pub mod alerts;
 mod corridor;
+mod tally;
 
 use serde::Serialize;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
@@ -111,7 +112,20 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(alerts::comment_alert))
         .routes(routes!(alerts::create_webhook, alerts::list_webhooks))
         .routes(routes!(alerts::delete_webhook))
-        .routes(routes!(alerts::list_deliveries));
+        .routes(routes!(alerts::list_deliveries))
+        .routes(routes!(tally::gate_in, tally::list_gate_ins))
+        .routes(routes!(tally::identify))
+        .routes(routes!(tally::open_session, tally::list_sessions))
+        .routes(routes!(tally::get_session))
+        .routes(routes!(tally::scan))
+        .routes(routes!(tally::external))
+        .routes(routes!(tally::session_image))
+        .routes(routes!(tally::close_session))
+        .routes(routes!(tally::tally_sheet))
+        .routes(routes!(tally::create_report, tally::list_reports))
+        .routes(routes!(tally::upload_photo))
+        .routes(routes!(tally::get_photo))
+        .routes(routes!(tally::get_damage_codes, tally::put_damage_codes));
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", v1)
         .split_for_parts()
