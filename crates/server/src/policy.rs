@@ -32,8 +32,7 @@
 
 use jianghai_core::{Ident, OrgKind, Organisation, Step};
 use jianghai_store::{
-    AlertScope, MemberScope, OrgScope, Role, ShipmentScope, TallyScope, VehicleScope,
-    VoyageScope,
+    AlertScope, MemberScope, OrgScope, Role, ShipmentScope, TallyScope, VehicleScope, VoyageScope,
 };
 
 use crate::auth::Principal;

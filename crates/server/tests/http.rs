@@ -20,6 +20,13 @@ fn postgres_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
 }
 
+mod tally;
+
+/// Tally's parties kept apart and a whole session over HTTP (see `tally/mod.rs`).
+async fn tally_flow(w: &World) {
+    tally::isolation_and_a_whole_session(w).await
+}
+
 struct World {
     base: String,
     store: Store,
@@ -224,6 +231,8 @@ struct Row {
     expect: [u16; 6],
     /// Use a fresh login token (the request revokes it).
     fresh_token: bool,
+    /// A raw body (content type, bytes) instead of `body`'s JSON.
+    raw: Option<(&'static str, Vec<u8>)>,
 }
 
 fn none(_: OrgKind) -> Option<Value> {
@@ -322,8 +331,9 @@ async fn matrix(w: &World) -> Vec<Row> {
         body,
         expect,
         fresh_token: false,
+        raw: None,
     };
-    vec![
+    let mut rows = vec![
         row(
             Method::POST,
             "/api/v1/auth/login",
@@ -688,7 +698,9 @@ async fn matrix(w: &World) -> Vec<Row> {
             none,
             [204, 404, 404, 404, 404, 404],
         ),
-    ]
+    ];
+    rows.extend(tally::rows(w).await);
+    rows
 }
 
 async fn authorization_matrix(w: &World) {
@@ -732,9 +744,7 @@ async fn authorization_matrix(w: &World) {
                 tokens[i].clone()
             };
             let auth = (row.route != "/api/v1/auth/login").then_some(token.as_str());
-            let (status, body) = w
-                .call(row.method.clone(), &row.path, auth, (row.body)(kind))
-                .await;
+            let (status, body) = w.send_row(row, kind, auth).await;
             if status.as_u16() != row.expect[i] {
                 failures.push(format!(
                     "{} {} as {}: expected {}, got {status}: {body}",
@@ -756,14 +766,7 @@ async fn authorization_matrix(w: &World) {
         }
         // Without a token every route but login is refused.
         if row.route != "/api/v1/auth/login" {
-            let (status, _) = w
-                .call(
-                    row.method.clone(),
-                    &row.path,
-                    None,
-                    (row.body)(OrgKind::Exporter),
-                )
-                .await;
+            let (status, _) = w.send_row(row, OrgKind::Exporter, None).await;
             assert_eq!(
                 status,
                 StatusCode::UNAUTHORIZED,
@@ -1310,4 +1313,10 @@ async fn credentials(w: &World) {
     w.login("victim", "victim-password").await;
 }
 
-both_engines!(authorization_matrix, bad_input, relationships, credentials);
+both_engines!(
+    authorization_matrix,
+    bad_input,
+    relationships,
+    credentials,
+    tally_flow
+);

@@ -687,16 +687,15 @@ impl Store {
         &self,
         session: Uuid,
     ) -> Result<Vec<IdentificationRecord>, StoreError> {
-        let rows: Vec<IdentRow> =
-            on_backend!(&self.backend, |pool| {
-                sqlx::query_as(
+        let rows: Vec<IdentRow> = on_backend!(&self.backend, |pool| {
+            sqlx::query_as(
             "SELECT id, session, seq, source, text, vin, confidence, image, for_line, at, username \
              FROM identifications WHERE session = $1 ORDER BY seq"
         )
         .bind(session.to_string())
         .fetch_all(pool)
         .await?
-            });
+        });
         rows.into_iter().map(identification).collect()
     }
 

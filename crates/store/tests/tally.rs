@@ -81,6 +81,7 @@ async fn yard(store: &Store) -> Vec<jianghai_core::Vin> {
             exporter: id("changan-export"),
             destination_country: "MX".into(),
             vins: vins.clone(),
+            voyage: None,
         })
         .await
         .expect("shipment");

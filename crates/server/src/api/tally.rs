@@ -41,6 +41,7 @@ impl From<TallyError> for ApiError {
             }
             TallyError::Append(a) => a.into(),
             TallyError::Store(s) => s.into(),
+            other => ApiError::internal(other),
         }
     }
 }
