@@ -68,6 +68,11 @@ pub enum Command {
         #[command(subcommand)]
         command: StowageCommand,
     },
+    /// Consolidation and tally (集并理货).
+    Tally {
+        #[command(subcommand)]
+        command: TallyCommand,
+    },
     /// Ledger events.
     Events {
         #[command(subcommand)]
@@ -121,6 +126,21 @@ pub enum StowageCommand {
         #[arg(long)]
         list_cars: bool,
         /// Print the plan as JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TallyCommand {
+    /// Find the VIN barcodes (Code 39, Code 128, Data Matrix, QR) in each PNG or JPEG image and
+    /// print each VIN with its symbology and where it lies. Exits 1 when an image holds no VIN
+    /// with a valid check digit (or is no image at all).
+    Scan {
+        /// Image files.
+        #[arg(required = true)]
+        images: Vec<std::path::PathBuf>,
+        /// One JSON object per image instead of text.
         #[arg(long)]
         json: bool,
     },

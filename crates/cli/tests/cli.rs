@@ -104,6 +104,8 @@ fn every_command_has_help() {
         vec!["vin", "check", "--help"],
         vec!["events", "append", "--help"],
         vec!["stowage", "plan", "--help"],
+        vec!["tally", "scan", "--help"],
+        vec!["ais", "decode", "--help"],
     ] {
         let out = bin().args(&args).output().expect("runs");
         assert!(out.status.success(), "{args:?}");
@@ -136,13 +138,20 @@ fn demo_then_tamper(url: &str, unguard: &str) {
         text.contains("refused: cannot load: vehicle is tallied"),
         "{text}"
     );
-    assert!(text.contains("ledger verifies: 440 entries"), "{text}");
+    assert!(text.contains("ledger verifies: 334 entries"), "{text}");
+    // The yard: gate-ins by truck, one tally session with its two discrepancies.
+    assert!(
+        text.contains("107 matched, 1 missing, 1 unconfirmed → tallied 107 cars"),
+        "{text}"
+    );
+    assert!(text.contains("no readable VIN label"), "{text}");
+    assert!(text.contains("both discrepancy alerts resolved"), "{text}");
     // A second run on the same store adds a second consignment.
     let again = bin()
         .args(["demo", "--headless", "--store", url])
         .output()
         .expect("runs");
-    assert!(String::from_utf8_lossy(&again.stdout).contains("ledger verifies: 880 entries"));
+    assert!(String::from_utf8_lossy(&again.stdout).contains("ledger verifies: 668 entries"));
 
     let ok = bin()
         .args(["verify", "--store", url])
@@ -444,4 +453,70 @@ fn ais_decode_writes_gpsd_json_and_reports_bad_lines() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("line 2: checksum mismatch"), "{stderr}");
     assert!(stderr.contains("line 4:"), "{stderr}");
+}
+
+#[test]
+fn tally_scan_prints_vins_and_fails_on_images_without_one() {
+    use jianghai_tally::Symbology;
+    use jianghai_tally::render::{Distortion, photograph, vin_label};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let vin = "LS5A3DKE0RA000123";
+    let vin = Vin::with_check_digit(vin).expect("body").to_string();
+    let label = vin_label(&vin, Symbology::Code39, true).expect("renders");
+    let photo = dir.path().join("gate-3.png");
+    std::fs::write(
+        &photo,
+        photograph(&label, Distortion::Rotation(8.0), 7).png(),
+    )
+    .expect("write");
+    let qr = dir.path().join("windscreen.jpg");
+    let label = vin_label(&vin, Symbology::Qr, false).expect("renders");
+    std::fs::write(&qr, photograph(&label, Distortion::Clean, 3).jpeg()).expect("write");
+    let blank = dir.path().join("blank.png");
+    let white = jianghai_tally::render::Gray::white(300, 200);
+    std::fs::write(&blank, white.png()).expect("write");
+    let text = dir.path().join("notes.png");
+    std::fs::write(&text, "not an image at all").expect("write");
+
+    let ok = bin()
+        .args(["tally", "scan"])
+        .arg(&photo)
+        .arg(&qr)
+        .output()
+        .expect("runs");
+    let out = String::from_utf8_lossy(&ok.stdout);
+    assert!(ok.status.success(), "{out}");
+    assert!(out.contains(&format!("gate-3.png: {vin} (code39")), "{out}");
+    assert!(out.contains(&format!("windscreen.jpg: {vin} (qr")), "{out}");
+
+    let bad = bin()
+        .args(["tally", "scan", "--json"])
+        .arg(&photo)
+        .arg(&blank)
+        .arg(&text)
+        .arg(dir.path().join("absent.png"))
+        .output()
+        .expect("runs");
+    assert_eq!(bad.status.code(), Some(1));
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&bad.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per image"))
+        .collect();
+    assert_eq!(lines.len(), 4);
+    assert_eq!(lines[0]["vins"][0]["vin"], vin.as_str());
+    assert_eq!(lines[1]["vins"].as_array().map(Vec::len), Some(0));
+    assert!(
+        lines[2]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("not a PNG or JPEG")),
+        "{}",
+        lines[2]
+    );
+    assert!(
+        lines[3]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("cannot read the file")),
+        "{}",
+        lines[3]
+    );
 }

@@ -1031,6 +1031,59 @@ async fn bad_input(w: &World) {
         .expect("send");
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
 
+    // Excel: a workbook with the fuller columns registers its cars; a bad row refuses it all,
+    // naming the row; bytes that are no workbook are refused.
+    let workbook = |rows: &[(String, &str, u32, &str)]| {
+        let mut b = rust_xlsxwriter::Workbook::new();
+        let ws = b.add_worksheet();
+        for (c, h) in ["车架号", "品牌", "车长", "燃料类型"].iter().enumerate() {
+            ws.write_string(0, c as u16, *h).expect("header");
+        }
+        for (r, (v, make, len, fuel)) in rows.iter().enumerate() {
+            let r = r as u32 + 1;
+            ws.write_string(r, 0, v).expect("vin");
+            ws.write_string(r, 1, *make).expect("make");
+            ws.write_number(r, 2, f64::from(*len)).expect("length");
+            ws.write_string(r, 3, *fuel).expect("fuel");
+        }
+        b.save_to_buffer().expect("xlsx")
+    };
+    const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+    let good = workbook(&[
+        (vin(208).to_string(), "长安", 4_515, "纯电"),
+        (vin(209).to_string(), "深蓝", 4_820, "ICE"),
+    ]);
+    let res = post_csv(good, XLSX).await.expect("send");
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let bad = workbook(&[
+        (vin(210).to_string(), "长安", 4_515, "ICE"),
+        (vin(211).to_string(), "长安", 4_515, "steam"),
+    ]);
+    let res = post_csv(bad, XLSX).await.expect("send");
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let p: Value = res.json().await.expect("json");
+    assert_eq!(p["errors"][0]["line"], 3, "{p}");
+    let res = post_csv(b"PK\x03\x04 not a workbook".to_vec(), XLSX)
+        .await
+        .expect("send");
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    for (v, want) in [
+        (208, StatusCode::OK),
+        (209, StatusCode::OK),
+        (210, StatusCode::NOT_FOUND),
+        (211, StatusCode::NOT_FOUND),
+    ] {
+        let (s, _) = w
+            .call(
+                Method::GET,
+                &format!("/api/v1/vehicles/{}", vin(v)),
+                Some(&exporter),
+                None,
+            )
+            .await;
+        assert_eq!(s, want, "vehicle {v} of the workbooks");
+    }
+
     // Login brute force: after 5 failures the user is locked, even with the right password.
     for _ in 0..5 {
         let (s, _) = w

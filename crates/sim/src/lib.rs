@@ -13,4 +13,4 @@ mod world;
 
 pub use consignment::{Car, Scenario, ScenarioStep, consignment_108};
 pub use fleet::{CarModel, MODELS};
-pub use world::{World, corridor_world};
+pub use world::{World, corridor_world, ids};

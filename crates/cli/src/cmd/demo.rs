@@ -5,7 +5,7 @@ use std::time::Duration;
 use anyhow::Context;
 use chrono::Utc;
 use indicatif::{ProgressBar, ProgressStyle};
-use jianghai_core::OrgKind;
+use jianghai_core::{OrgKind, Step};
 use jianghai_sim::{Scenario, consignment_108};
 use jianghai_store::{AppendError, Role, Store, StoreError};
 
@@ -21,8 +21,8 @@ pub async fn run(url: &str, headless: bool, listen: &str, seed: u64) -> anyhow::
     );
     seed_world(&store, &scenario).await?;
     let logins = seed_users(&store, &scenario).await?;
-    let refusals = play(&store, &scenario).await?;
-    report(&store, &scenario, &refusals).await?;
+    let (refusals, yard) = play(&store, &scenario, run).await?;
+    report(&store, &scenario, &refusals, &yard.lines).await?;
     let summary = store.verify().await.context("ledger verification failed")?;
     println!(
         "ledger verifies: {} entries, head {}",
@@ -107,8 +107,26 @@ fn print_logins(logins: &[(OrgKind, String, String, String)], listen: &str) {
 }
 
 /// Submits every step; returns the refusals the scenario expected. An unexpected outcome is an
-/// error: the demo doubles as an end-to-end check.
-async fn play(store: &Store, s: &Scenario) -> anyhow::Result<Vec<String>> {
+/// error: the demo doubles as an end-to-end check. Gate-ins and the tally go through the
+/// yard's real paths ([`super::demo_yard`]) at the scenario's times instead of as raw events.
+async fn play(
+    store: &Store,
+    s: &Scenario,
+    run: u32,
+) -> anyhow::Result<(Vec<String>, super::demo_yard::YardReport)> {
+    let times = |step: Step| -> Vec<_> {
+        s.steps
+            .iter()
+            .filter(|x| x.event.step == Some(step))
+            .map(|x| x.event.event_time)
+            .collect()
+    };
+    let (gate_ins, tallies) = (times(Step::GateIn), times(Step::Tally));
+    anyhow::ensure!(
+        gate_ins.len() == s.cars.len() && tallies.len() == s.cars.len(),
+        "the scenario gates in and tallies each car once"
+    );
+    let mut yard = None;
     let bar = ProgressBar::new(s.steps.len() as u64);
     bar.set_style(
         ProgressStyle::with_template("{spinner} [{bar:40}] {pos}/{len} {wide_msg}")
@@ -119,6 +137,13 @@ async fn play(store: &Store, s: &Scenario) -> anyhow::Result<Vec<String>> {
     let mut refusals = Vec::new();
     for step in &s.steps {
         bar.set_message(step.label.clone());
+        if matches!(step.event.step, Some(Step::GateIn | Step::Tally)) {
+            if yard.is_none() {
+                yard = Some(super::demo_yard::run(store, s, run, &gate_ins, &tallies).await?);
+            }
+            bar.inc(1);
+            continue;
+        }
         match (store.append(step.event.clone()).await, step.expect_refusal) {
             (Ok(_), false) => {}
             (Err(AppendError::Lifecycle { error, .. }), true) => {
@@ -139,11 +164,26 @@ async fn play(store: &Store, s: &Scenario) -> anyhow::Result<Vec<String>> {
         bar.inc(1);
     }
     bar.finish_and_clear();
-    Ok(refusals)
+    let yard = yard.context("the scenario has no yard")?;
+    Ok((refusals, yard))
 }
 
-async fn report(store: &Store, s: &Scenario, refusals: &[String]) -> anyhow::Result<()> {
-    println!("{} events submitted", s.steps.len());
+async fn report(
+    store: &Store,
+    s: &Scenario,
+    refusals: &[String],
+    yard: &[String],
+) -> anyhow::Result<()> {
+    println!(
+        "{} events submitted (gate-ins and the tally through the yard)",
+        s.steps
+            .iter()
+            .filter(|x| !matches!(x.event.step, Some(Step::GateIn | Step::Tally)))
+            .count()
+    );
+    for line in yard {
+        println!("  {line}");
+    }
     for r in refusals {
         println!("  {r}");
     }

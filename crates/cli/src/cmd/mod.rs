@@ -2,15 +2,19 @@
 
 mod ais;
 mod demo;
+mod demo_yard;
 mod events;
 mod serve;
 mod stowage;
+mod tally;
 mod verify;
 mod vin;
 
 use std::process::ExitCode;
 
-use crate::cli::{AisCommand, Cli, Command, EventsCommand, StowageCommand, VinCommand};
+use crate::cli::{
+    AisCommand, Cli, Command, EventsCommand, StowageCommand, TallyCommand, VinCommand,
+};
 
 /// What a command concluded, beyond "it ran".
 pub enum Outcome {
@@ -64,6 +68,9 @@ pub fn run(args: Cli) -> ExitCode {
                         json,
                     },
             } => stowage::plan(&vessel, &cars, list_cars, json),
+            Command::Tally {
+                command: TallyCommand::Scan { images, json },
+            } => tally::scan(&images, json),
             Command::Events {
                 command: EventsCommand::Append { store },
             } => events::append(&store.store).await,

@@ -1,8 +1,6 @@
 //! The corridor: facilities, vessels, voyages, shipments, vehicles (with manifests and their
 //! timelines), business-step events and the ledger's verification status.
 
-use std::collections::HashMap;
-
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Request, State};
@@ -598,129 +596,56 @@ pub struct ManifestAccepted {
     pub receipts: Vec<ReceiptDto>,
 }
 
-/// Most bytes of a manifest upload the decoder accepts (the body limit applies first).
-const MAX_MANIFEST_ROWS: usize = 20_000;
+/// The media type of an Excel workbook.
+const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
-/// Decodes a CSV upload: a `charset` parameter wins (utf-8, gbk, gb18030, gb2312); without
-/// one, a UTF-8 BOM or valid UTF-8 is UTF-8, and anything else is tried as GB18030 (a superset
-/// of GBK). Undecodable bytes are refused, never replaced.
-pub(crate) fn decode_csv(bytes: &[u8], charset: Option<&str>) -> Result<String, ApiError> {
-    let bad = |label: &str| {
-        ApiError::new(
+/// Parses a CSV or `.xlsx` manifest with the tally crate's row validation (VIN, make and
+/// model, dimensions, weight, powertrain, state of charge, destination); every bad row is
+/// reported with its line. Returns the VINs and their lines.
+fn parse_manifest(
+    bytes: &[u8],
+    xlsx: bool,
+    charset: Option<&str>,
+) -> Result<(Vec<Vin>, Vec<u64>), ApiError> {
+    use jianghai_tally::ManifestError as E;
+    let parsed = if xlsx {
+        jianghai_tally::manifest::parse_xlsx(bytes)
+    } else {
+        jianghai_tally::manifest::parse_csv(bytes, charset)
+    };
+    match parsed {
+        Ok(m) => Ok(m.lines.iter().map(|l| (l.vin, u64::from(l.line))).unzip()),
+        Err(E::Rows(rows)) => Err(ApiError::validation(
+            rows.into_iter()
+                .map(|r| FieldError::at_line(u64::from(r.line), r.column, r.message))
+                .collect(),
+        )),
+        Err(e @ E::Charset(_)) => Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-charset",
+            e.to_string(),
+        )),
+        Err(e @ E::Encoding(_)) => Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "bad-encoding",
-            format!(
-                "the manifest is not valid {label}; send UTF-8 (with or without BOM) or GBK, and say which in the charset parameter"
-            ),
-        )
-    };
-    let strip_bom = |b: &[u8]| {
-        b.strip_prefix(b"\xEF\xBB\xBF")
-            .map(<[u8]>::to_vec)
-            .unwrap_or_else(|| b.to_vec())
-    };
-    match charset.map(|c| c.trim().trim_matches('"').to_ascii_lowercase()) {
-        Some(label) => {
-            let enc = encoding_rs::Encoding::for_label(label.as_bytes()).ok_or_else(|| {
-                ApiError::new(
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "unsupported-charset",
-                    format!("charset {label:?} is not supported; use utf-8 or gbk"),
-                )
-            })?;
-            let body = if enc == encoding_rs::UTF_8 {
-                strip_bom(bytes)
-            } else {
-                bytes.to_vec()
-            };
-            enc.decode_without_bom_handling_and_without_replacement(&body)
-                .map(|c| c.into_owned())
-                .ok_or_else(|| bad(enc.name()))
-        }
-        None => {
-            let body = strip_bom(bytes);
-            match String::from_utf8(body) {
-                Ok(s) => Ok(s),
-                Err(e) => encoding_rs::GB18030
-                    .decode_without_bom_handling_and_without_replacement(e.as_bytes())
-                    .map(|c| c.into_owned())
-                    .ok_or_else(|| bad("UTF-8 or GBK")),
-            }
-        }
-    }
-}
-
-/// Parses a CSV manifest with a `vin` column; every bad row is reported with its line.
-fn parse_csv(text: &str) -> Result<(Vec<Vin>, Vec<u64>), ApiError> {
-    let mut rdr = csv::ReaderBuilder::new()
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(text.as_bytes());
-    let headers = rdr
-        .headers()
-        .map_err(|e| ApiError::field("header", format!("cannot read the header row: {e}")))?
-        .clone();
-    let Some(col) = headers
-        .iter()
-        .position(|h| h.eq_ignore_ascii_case("vin") || h == "车架号" || h == "VIN码")
-    else {
-        return Err(ApiError::validation(vec![FieldError::at_line(
-            1,
+            e.to_string(),
+        )),
+        Err(E::NoVinColumn { line }) => Err(ApiError::validation(vec![FieldError::at_line(
+            u64::from(line),
             "header",
-            "the header row has no vin column",
-        )]));
-    };
-    let mut vins = Vec::new();
-    let mut lines = Vec::new();
-    let mut errors = Vec::new();
-    let mut seen: HashMap<Vin, u64> = HashMap::new();
-    for record in rdr.records() {
-        let record = match record {
-            Ok(r) => r,
-            Err(e) => {
-                let line = e.position().map(|p| p.line()).unwrap_or(0);
-                errors.push(FieldError::at_line(line, "row", e.to_string()));
-                continue;
-            }
-        };
-        let line = record.position().map(|p| p.line()).unwrap_or(0);
-        if record.iter().all(str::is_empty) {
-            continue;
-        }
-        match record.get(col).map(Vin::parse) {
-            None => errors.push(FieldError::at_line(line, "vin", "the row has no vin field")),
-            Some(Err(e)) => errors.push(FieldError::at_line(line, "vin", e.to_string())),
-            Some(Ok(vin)) => {
-                if let Some(first) = seen.insert(vin, line) {
-                    errors.push(FieldError::at_line(
-                        line,
-                        "vin",
-                        format!("VIN {vin} already appears on line {first}"),
-                    ));
-                } else {
-                    vins.push(vin);
-                    lines.push(line);
-                }
-            }
-        }
-        if vins.len() + errors.len() > MAX_MANIFEST_ROWS {
-            return Err(ApiError::field(
-                "row",
-                format!("at most {MAX_MANIFEST_ROWS} rows"),
-            ));
-        }
+            E::NoVinColumn { line }.to_string(),
+        )])),
+        Err(e) => Err(ApiError::field("manifest", e.to_string())),
     }
-    if !errors.is_empty() {
-        return Err(ApiError::validation(errors));
-    }
-    Ok((vins, lines))
 }
 
-/// Register vehicles from a manifest (exporters): JSON `{"vins": [...]}` or CSV with a `vin`
-/// column, in UTF-8 (with or without BOM) or GBK. Every bad row is reported with its line,
-/// and the manifest is recorded whole, in one ledger append, or not at all.
+/// Register vehicles from a manifest (exporters): JSON `{"vins": [...]}`, CSV (UTF-8 with or
+/// without BOM, or GBK) or an Excel `.xlsx` workbook with a VIN column and optional make,
+/// model, dimensions, weight, powertrain, state of charge and destination columns. Every bad
+/// row is reported with its line, and the manifest is recorded whole, in one ledger append,
+/// or not at all.
 #[utoipa::path(post, path = "/manifests", tag = "vehicles", security(("bearer" = [])),
-    request_body(content((ManifestJson = "application/json"), (String = "text/csv"))),
+    request_body(content((ManifestJson = "application/json"), (String = "text/csv"), (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
     responses((status = 201, body = ManifestAccepted), (status = 403, body = Problem), (status = 409, body = Problem), (status = 415, body = Problem), (status = 422, body = Problem)))]
 pub async fn submit_manifest(
     State(state): State<AppState>,
@@ -734,15 +659,15 @@ pub async fn submit_manifest(
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
     let bytes: Bytes = body_bytes(req, &state).await?;
+    let media = ct
+        .as_deref()
+        .and_then(|c| c.split(';').next())
+        .map(|m| m.trim().to_ascii_lowercase());
     let (vins, lines) = if is_json(ct.as_deref()) {
         let m: ManifestJson = parse_json(&bytes)?;
         let vins = parse_vins("/vins", &m.vins)?;
         (vins, Vec::new())
-    } else if ct
-        .as_deref()
-        .and_then(|c| c.split(';').next())
-        .is_some_and(|m| m.trim().eq_ignore_ascii_case("text/csv"))
-    {
+    } else if media.as_deref() == Some("text/csv") {
         let charset = ct.as_deref().and_then(|c| {
             c.split(';')
                 .skip(1)
@@ -750,13 +675,14 @@ pub async fn submit_manifest(
                 .find(|(k, _)| k.trim().eq_ignore_ascii_case("charset"))
                 .map(|(_, v)| v.to_string())
         });
-        let text = decode_csv(&bytes, charset.as_deref())?;
-        parse_csv(&text)?
+        parse_manifest(&bytes, false, charset.as_deref())?
+    } else if media.as_deref() == Some(XLSX) {
+        parse_manifest(&bytes, true, None)?
     } else {
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported-media-type",
-            "send the manifest as application/json or text/csv",
+            format!("send the manifest as application/json, text/csv or {XLSX} (.xlsx)"),
         ));
     };
     if vins.is_empty() {
