@@ -146,6 +146,15 @@ fn demo_then_tamper(url: &str, unguard: &str) {
     );
     assert!(text.contains("no readable VIN label"), "{text}");
     assert!(text.contains("both discrepancy alerts resolved"), "{text}");
+    // Customs: the refund assessed from the run's facts, the savings from the cost model.
+    assert!(
+        text.contains("tax refund (启运港退税): eligible; can be filed from"),
+        "{text}"
+    );
+    assert!(
+        text.contains("savings against container transit: 162000 CNY (1500 a car)"),
+        "{text}"
+    );
     // A second run on the same store adds a second consignment.
     let again = bin()
         .args(["demo", "--headless", "--store", url])

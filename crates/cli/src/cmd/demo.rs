@@ -22,7 +22,7 @@ pub async fn run(url: &str, headless: bool, listen: &str, seed: u64) -> anyhow::
     seed_world(&store, &scenario).await?;
     let logins = seed_users(&store, &scenario).await?;
     let (refusals, yard) = play(&store, &scenario, run).await?;
-    report(&store, &scenario, &refusals, &yard.lines).await?;
+    report(&store, &scenario, run, &refusals, &yard.lines).await?;
     let summary = store.verify().await.context("ledger verification failed")?;
     println!(
         "ledger verifies: {} entries, head {}",
@@ -171,6 +171,7 @@ async fn play(
 async fn report(
     store: &Store,
     s: &Scenario,
+    run: u32,
     refusals: &[String],
     yard: &[String],
 ) -> anyhow::Result<()> {
@@ -206,6 +207,9 @@ async fn report(
         }
     }
     println!("  exported: {exported} of {}", s.cars.len());
+    for line in super::demo_customs::summary(s, &format!("sh-{run:04}")) {
+        println!("  {line}");
+    }
     if let Some(first) = s.cars.first() {
         println!(
             "  timeline of {} ({} {}): jianghai events timeline {}",

@@ -2,6 +2,7 @@
 
 mod ais;
 mod demo;
+mod demo_customs;
 mod demo_yard;
 mod events;
 mod serve;
