@@ -15,6 +15,7 @@
 
 mod access;
 mod alerts;
+mod customs;
 mod error;
 mod ledger;
 mod migrations;
@@ -40,6 +41,7 @@ pub use alerts::{
     Alert, AlertAction, AlertComment, AlertDraft, AlertError, AlertEvent, AlertFilter, AlertScope,
     AlertState, MAX_EVIDENCE_BYTES, RaisedAlert, SUBJECT_KINDS, Severity,
 };
+pub use customs::{CustomsError, TransitLogEntry, TransitRecord};
 pub use error::{AppendError, OpenError, StoreError, VerifyError};
 pub use ledger::{MAX_BATCH, Receipt, Recorded, VehicleRecord};
 pub use scoped::{OrgScope, ShipmentError, ShipmentScope, VehicleScope, VoyageScope};

@@ -518,6 +518,42 @@ CREATE TABLE damage_code_table (
 );
 "#;
 
+const CUSTOMS: &str = r#"
+CREATE TABLE ship_filings (
+    vessel      TEXT PRIMARY KEY REFERENCES vessels(id),
+    carrier     TEXT NOT NULL,
+    positioning BOOLEAN NOT NULL,
+    video       BOOLEAN NOT NULL,
+    filed_at    TEXT NOT NULL
+);
+CREATE TABLE transit_declarations (
+    number      TEXT PRIMARY KEY,
+    body        TEXT NOT NULL,
+    state       TEXT NOT NULL,
+    held_from   TEXT,
+    hold_reason TEXT,
+    declared_by TEXT NOT NULL REFERENCES organisations(id),
+    voyage      TEXT NOT NULL,
+    updated_at  TEXT NOT NULL
+);
+CREATE TABLE transit_vins (
+    number TEXT NOT NULL REFERENCES transit_declarations(number),
+    vin    TEXT NOT NULL,
+    PRIMARY KEY (number, vin)
+);
+CREATE INDEX transit_vins_by_vin ON transit_vins(vin);
+CREATE TABLE transit_log (
+    number       TEXT NOT NULL,
+    seq          BIGINT NOT NULL,
+    at           TEXT NOT NULL,
+    organisation TEXT NOT NULL,
+    action       TEXT NOT NULL,
+    outcome      TEXT NOT NULL,
+    detail       TEXT NOT NULL,
+    PRIMARY KEY (number, seq)
+);
+"#;
+
 fn migration(version: i64, description: &'static str, sql: String) -> Migration {
     Migration::new(
         version,
@@ -537,6 +573,7 @@ pub fn sqlite() -> Migrator {
         migration(5, "tally", TALLY.replace("{BLOB}", "BLOB")),
         migration(7, "vessels", VESSELS.to_string()),
         migration(8, "alerts", ALERTS.to_string()),
+        migration(9, "customs", CUSTOMS.to_string()),
     ])
 }
 
@@ -553,5 +590,6 @@ pub fn postgres() -> Migrator {
         migration(5, "tally", TALLY.replace("{BLOB}", "BYTEA")),
         migration(7, "vessels", VESSELS.to_string()),
         migration(8, "alerts", ALERTS.to_string()),
+        migration(9, "customs", CUSTOMS.to_string()),
     ])
 }

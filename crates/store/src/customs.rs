@@ -1,0 +1,419 @@
+//! Customs transit (migration 9): ships filed with customs, transit declarations (转关) with
+//! their vehicles and seals, and a log of every action on them — refusals included, so customs
+//! sees what was attempted.
+//!
+//! The rules are the pure `jianghai_customs` crate's: a declaration's problems (unfiled ship,
+//! overlapping declarations, bad seals…) and the guarded lifecycle whose close needs every seal
+//! intact. Declaring moves the cars to `declared` and closing moves them to `transit_closed`,
+//! each with one ledger event through the ordinary append (its id derives from the declaration
+//! and the action, so a retried action is recognised, not doubled).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use jianghai_core::lifecycle::Step;
+use jianghai_core::{Actor, Event, Ident, Vin, ledger::format_time};
+use jianghai_customs::{
+    FiledShip, TransitAction, TransitDeclaration, TransitError, TransitProblem, TransitState,
+};
+use uuid::Uuid;
+
+use crate::{AppendError, Store, StoreError, on_backend};
+
+/// Why a customs action did not happen. It is in the transit log all the same.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CustomsError {
+    #[error("{what} {id:?} does not exist")]
+    Missing { what: &'static str, id: String },
+    #[error("the declaration has {} problem(s): {}", .0.len(), .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
+    Problems(Vec<TransitProblem>),
+    #[error(transparent)]
+    Refused(#[from] TransitError),
+    #[error(transparent)]
+    Append(#[from] AppendError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for CustomsError {
+    fn from(e: sqlx::Error) -> Self {
+        CustomsError::Store(StoreError::Database(e))
+    }
+}
+
+/// A declaration as stored, with where it stands.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TransitRecord {
+    pub declaration: TransitDeclaration,
+    pub state: TransitState,
+    /// The state a held transit returns to on release.
+    pub held_from: Option<TransitState>,
+    pub hold_reason: Option<String>,
+    pub declared_by: Ident,
+}
+
+/// One line of a transit's log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TransitLogEntry {
+    pub seq: i64,
+    pub at: String,
+    pub organisation: String,
+    pub action: String,
+    /// `done` or `refused`.
+    pub outcome: String,
+    pub detail: String,
+}
+
+fn state(s: &str) -> Result<TransitState, StoreError> {
+    [
+        TransitState::Declared,
+        TransitState::Released,
+        TransitState::Held,
+        TransitState::Arrived,
+        TransitState::Closed,
+    ]
+    .into_iter()
+    .find(|x| x.as_str() == s)
+    .ok_or_else(|| StoreError::Corrupt(format!("transit state {s:?}")))
+}
+
+fn action_name(a: &TransitAction) -> &'static str {
+    match a {
+        TransitAction::Amend => "amend",
+        TransitAction::Release => "release",
+        TransitAction::Hold { .. } => "hold",
+        TransitAction::Arrive => "arrive",
+        TransitAction::Close { .. } => "close",
+    }
+}
+
+/// The id of the ledger event an action on a declaration appends: the same for a retry.
+fn event_id(number: &str, action: &str) -> Uuid {
+    use sha2::{Digest, Sha256};
+    let h = Sha256::digest(format!("jianghai transit {number} {action}").as_bytes());
+    let mut b = [0u8; 16];
+    b.copy_from_slice(&h[..16]);
+    uuid::Builder::from_random_bytes(b).into_uuid()
+}
+
+type TransitRow = (String, String, Option<String>, Option<String>, String);
+
+impl Store {
+    /// Files (or re-files) a ship with customs for its carrier.
+    pub async fn file_ship(&self, f: &FiledShip) -> Result<(), StoreError> {
+        let now = format_time(Utc::now());
+        on_backend!(&self.backend, |pool| sqlx::query(
+            "INSERT INTO ship_filings (vessel, carrier, positioning, video, filed_at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (vessel) DO UPDATE SET \
+             carrier = excluded.carrier, positioning = excluded.positioning, \
+             video = excluded.video, filed_at = excluded.filed_at"
+        )
+        .bind(&f.vessel)
+        .bind(&f.carrier)
+        .bind(f.positioning)
+        .bind(f.video)
+        .bind(&now)
+        .execute(pool)
+        .await
+        .map(drop)?);
+        Ok(())
+    }
+
+    /// The ships filed with customs.
+    pub async fn filed_ships(&self) -> Result<Vec<FiledShip>, StoreError> {
+        let rows: Vec<(String, String, bool, bool)> =
+            on_backend!(&self.backend, |pool| sqlx::query_as(
+                "SELECT vessel, carrier, positioning, video FROM ship_filings ORDER BY vessel"
+            )
+            .fetch_all(pool)
+            .await?);
+        Ok(rows
+            .into_iter()
+            .map(|(vessel, carrier, positioning, video)| FiledShip {
+                vessel,
+                carrier,
+                positioning,
+                video,
+            })
+            .collect())
+    }
+
+    /// The VINs of every declaration not yet closed, by number.
+    async fn open_transit_vins(&self) -> Result<BTreeMap<String, Vec<Vin>>, StoreError> {
+        let rows: Vec<(String, String)> = on_backend!(&self.backend, |pool| sqlx::query_as(
+            "SELECT v.number, v.vin FROM transit_vins v JOIN transit_declarations d \
+             ON d.number = v.number WHERE d.state <> 'closed' ORDER BY v.number, v.vin"
+        )
+        .fetch_all(pool)
+        .await?);
+        let mut out: BTreeMap<String, Vec<Vin>> = BTreeMap::new();
+        for (n, v) in rows {
+            let vin = Vin::parse(&v).map_err(|e| StoreError::Corrupt(format!("vin {v}: {e}")))?;
+            out.entry(n).or_default().push(vin);
+        }
+        Ok(out)
+    }
+
+    async fn log_transit(
+        &self,
+        number: &str,
+        by: &Ident,
+        action: &str,
+        outcome: &str,
+        detail: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let _writer = self.write_lock.lock().await;
+        on_backend!(&self.backend, |pool| sqlx::query(
+            "INSERT INTO transit_log (number, seq, at, organisation, action, outcome, detail) \
+             SELECT $1, COALESCE(MAX(seq), 0) + 1, $2, $3, $4, $5, $6 FROM transit_log \
+             WHERE number = $1"
+        )
+        .bind(number)
+        .bind(format_time(at))
+        .bind(by.as_str())
+        .bind(action)
+        .bind(outcome)
+        .bind(detail)
+        .execute(pool)
+        .await
+        .map(drop)?);
+        Ok(())
+    }
+
+    /// Records a declaration and moves its cars to `declared`, or refuses it naming every
+    /// problem (logged for customs; nothing else written).
+    pub async fn declare_transit(
+        &self,
+        d: &TransitDeclaration,
+        by: &Ident,
+        now: DateTime<Utc>,
+    ) -> Result<TransitRecord, CustomsError> {
+        let mut problems = d.problems(&self.filed_ships().await?, &self.open_transit_vins().await?);
+        if self.transit(&d.number).await?.is_some() {
+            problems.push(TransitProblem::Number(format!(
+                "{} (already declared)",
+                d.number
+            )));
+        }
+        if !problems.is_empty() {
+            let detail = CustomsError::Problems(problems.clone()).to_string();
+            self.log_transit(&d.number, by, "declare", "refused", &detail, now)
+                .await?;
+            return Err(CustomsError::Problems(problems));
+        }
+        let mut e = Event::lifecycle(
+            event_id(&d.number, "declare"),
+            Step::Declare,
+            d.declared_at.fixed_offset(),
+            d.vins.clone(),
+            Actor {
+                organisation: by.clone(),
+                user: None,
+                device: None,
+            },
+        );
+        e.subjects.voyage = Ident::parse(&d.voyage).ok();
+        e.extensions
+            .insert("jh:transit".into(), d.number.clone().into());
+        if let Err(err) = self.append_batch_at(vec![e], now).await {
+            self.log_transit(&d.number, by, "declare", "refused", &err.to_string(), now)
+                .await?;
+            return Err(err.into());
+        }
+        let body = serde_json::to_string(d).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        on_backend!(&self.backend, |pool| {
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "INSERT INTO transit_declarations (number, body, state, declared_by, voyage, \
+                 updated_at) VALUES ($1, $2, 'declared', $3, $4, $5)",
+            )
+            .bind(&d.number)
+            .bind(&body)
+            .bind(by.as_str())
+            .bind(&d.voyage)
+            .bind(format_time(now))
+            .execute(&mut *tx)
+            .await?;
+            for v in &d.vins {
+                sqlx::query("INSERT INTO transit_vins (number, vin) VALUES ($1, $2)")
+                    .bind(&d.number)
+                    .bind(v.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+        });
+        self.log_transit(
+            &d.number,
+            by,
+            "declare",
+            "done",
+            &format!("{} vehicles, {} seals", d.vins.len(), d.seals.len()),
+            now,
+        )
+        .await?;
+        self.transit(&d.number)
+            .await?
+            .ok_or_else(|| CustomsError::Missing {
+                what: "transit declaration",
+                id: d.number.clone(),
+            })
+    }
+
+    /// One declaration.
+    pub async fn transit(&self, number: &str) -> Result<Option<TransitRecord>, StoreError> {
+        let row: Option<TransitRow> = on_backend!(&self.backend, |pool| sqlx::query_as(
+            "SELECT body, state, held_from, hold_reason, declared_by FROM transit_declarations \
+             WHERE number = $1"
+        )
+        .bind(number)
+        .fetch_optional(pool)
+        .await?);
+        row.map(record).transpose()
+    }
+
+    /// Declarations naming any of `vins` (an exporter's view), or all when `vins` is `None`.
+    pub async fn transits(&self, vins: Option<&[Vin]>) -> Result<Vec<TransitRecord>, StoreError> {
+        let rows: Vec<TransitRow> = on_backend!(&self.backend, |pool| sqlx::query_as(
+            "SELECT body, state, held_from, hold_reason, declared_by FROM transit_declarations \
+             ORDER BY number"
+        )
+        .fetch_all(pool)
+        .await?);
+        let all = rows
+            .into_iter()
+            .map(record)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(match vins {
+            None => all,
+            Some(vs) => all
+                .into_iter()
+                .filter(|t| t.declaration.vins.iter().any(|v| vs.contains(v)))
+                .collect(),
+        })
+    }
+
+    /// A declaration's log, oldest first.
+    pub async fn transit_log(&self, number: &str) -> Result<Vec<TransitLogEntry>, StoreError> {
+        let rows: Vec<(i64, String, String, String, String, String)> =
+            on_backend!(&self.backend, |pool| sqlx::query_as(
+                "SELECT seq, at, organisation, action, outcome, detail FROM transit_log \
+                 WHERE number = $1 ORDER BY seq"
+            )
+            .bind(number)
+            .fetch_all(pool)
+            .await?);
+        Ok(rows
+            .into_iter()
+            .map(
+                |(seq, at, organisation, action, outcome, detail)| TransitLogEntry {
+                    seq,
+                    at,
+                    organisation,
+                    action,
+                    outcome,
+                    detail,
+                },
+            )
+            .collect())
+    }
+
+    /// Applies a customs action. A refusal (wrong state, a hold without reason, seals that do
+    /// not verify, cars the lifecycle will not close) is logged and returned; nothing changes.
+    pub async fn act_on_transit(
+        &self,
+        number: &str,
+        action: &TransitAction,
+        by: &Ident,
+        now: DateTime<Utc>,
+    ) -> Result<TransitRecord, CustomsError> {
+        let name = action_name(action);
+        let t = self
+            .transit(number)
+            .await?
+            .ok_or_else(|| CustomsError::Missing {
+                what: "transit declaration",
+                id: number.to_string(),
+            })?;
+        let next = match jianghai_customs::transit::next(
+            t.state,
+            t.held_from,
+            action,
+            &t.declaration.seals,
+        ) {
+            Ok(s) => s,
+            Err(e) => {
+                self.log_transit(number, by, name, "refused", &e.to_string(), now)
+                    .await?;
+                return Err(e.into());
+            }
+        };
+        if next == TransitState::Closed {
+            let mut e = Event::lifecycle(
+                event_id(number, "close"),
+                Step::CloseTransit,
+                now.fixed_offset(),
+                t.declaration.vins.clone(),
+                Actor {
+                    organisation: by.clone(),
+                    user: None,
+                    device: None,
+                },
+            );
+            e.subjects.voyage = Ident::parse(&t.declaration.voyage).ok();
+            e.extensions
+                .insert("jh:transit".into(), number.to_string().into());
+            if let Err(err) = self.append_batch_at(vec![e], now).await {
+                self.log_transit(number, by, name, "refused", &err.to_string(), now)
+                    .await?;
+                return Err(err.into());
+            }
+        }
+        let (held_from, reason) = match action {
+            TransitAction::Hold { reason } => (Some(t.state), Some(reason.clone())),
+            TransitAction::Amend => (t.held_from, t.hold_reason.clone()),
+            _ => (None, None),
+        };
+        on_backend!(&self.backend, |pool| sqlx::query(
+            "UPDATE transit_declarations SET state = $2, held_from = $3, hold_reason = $4, \
+             updated_at = $5 WHERE number = $1"
+        )
+        .bind(number)
+        .bind(next.as_str())
+        .bind(held_from.map(TransitState::as_str))
+        .bind(&reason)
+        .bind(format_time(now))
+        .execute(pool)
+        .await
+        .map(drop)?);
+        let detail = match action {
+            TransitAction::Hold { reason } => format!("held: {reason}"),
+            TransitAction::Close { found } => format!("{} seals verified intact", found.len()),
+            _ => format!("{} → {next}", t.state),
+        };
+        self.log_transit(number, by, name, "done", &detail, now)
+            .await?;
+        self.transit(number)
+            .await?
+            .ok_or_else(|| CustomsError::Missing {
+                what: "transit declaration",
+                id: number.to_string(),
+            })
+    }
+}
+
+fn record(
+    (body, s, held_from, hold_reason, declared_by): TransitRow,
+) -> Result<TransitRecord, StoreError> {
+    Ok(TransitRecord {
+        declaration: serde_json::from_str(&body)
+            .map_err(|e| StoreError::Corrupt(format!("transit declaration: {e}")))?,
+        state: state(&s)?,
+        held_from: held_from.as_deref().map(state).transpose()?,
+        hold_reason,
+        declared_by: Ident::parse(&declared_by)
+            .map_err(|e| StoreError::Corrupt(format!("declared_by {declared_by}: {e}")))?,
+    })
+}
