@@ -18,6 +18,7 @@ mod alerts;
 mod customs;
 mod error;
 mod ledger;
+mod loading;
 mod migrations;
 mod registry;
 mod scoped;
@@ -44,6 +45,10 @@ pub use alerts::{
 pub use customs::{CustomsError, TransitLogEntry, TransitRecord};
 pub use error::{AppendError, OpenError, StoreError, VerifyError};
 pub use ledger::{MAX_BATCH, Receipt, Recorded, VehicleRecord};
+pub use loading::{
+    DeckPlanRecord, LoadCompletion, LoadingError, LoadingScope, MAX_PLAN_CARS, NewRampScan,
+    RampScanRecord, StowagePlanRecord,
+};
 pub use scoped::{OrgScope, ShipmentError, ShipmentScope, VehicleScope, VoyageScope};
 pub use tally::{
     By, Closed, ConditionReport, DamageEntry, GateInRecord, IdentificationRecord, MAX_PHOTO_BYTES,

@@ -554,6 +554,71 @@ CREATE TABLE transit_log (
 );
 "#;
 
+/// Precise loading (精准装船): deck plans, stowage plans with their edits, ramp scans and
+/// load completions. Plans and their inputs are kept as the stowage crate's JSON.
+const LOADING: &str = r#"
+CREATE TABLE deck_plans (
+    vessel       TEXT PRIMARY KEY REFERENCES vessels(id),
+    body         TEXT NOT NULL,
+    updated_at   TEXT NOT NULL,
+    organisation TEXT NOT NULL REFERENCES organisations(id),
+    username     TEXT NOT NULL
+);
+CREATE TABLE stowage_plans (
+    voyage       TEXT PRIMARY KEY REFERENCES voyages(id),
+    vessel       TEXT NOT NULL REFERENCES vessels(id),
+    deck_plan    TEXT NOT NULL,
+    cars         TEXT NOT NULL,
+    plan         TEXT NOT NULL,
+    version      BIGINT NOT NULL,
+    created_at   TEXT NOT NULL,
+    updated_at   TEXT NOT NULL,
+    organisation TEXT NOT NULL REFERENCES organisations(id),
+    username     TEXT NOT NULL
+);
+CREATE TABLE stowage_plan_vins (
+    voyage TEXT NOT NULL REFERENCES stowage_plans(voyage),
+    vin    TEXT NOT NULL,
+    PRIMARY KEY (voyage, vin)
+);
+CREATE INDEX stowage_plan_vins_by_vin ON stowage_plan_vins(vin);
+CREATE TABLE stowage_edits (
+    voyage       TEXT NOT NULL REFERENCES stowage_plans(voyage),
+    version      BIGINT NOT NULL,
+    edit         TEXT NOT NULL,
+    at           TEXT NOT NULL,
+    organisation TEXT NOT NULL REFERENCES organisations(id),
+    username     TEXT NOT NULL,
+    event_id     TEXT NOT NULL,
+    PRIMARY KEY (voyage, version)
+);
+CREATE TABLE ramp_scans (
+    id           TEXT PRIMARY KEY,
+    voyage       TEXT NOT NULL REFERENCES stowage_plans(voyage),
+    n            BIGINT NOT NULL,
+    vin          TEXT NOT NULL,
+    deck         TEXT NOT NULL,
+    lane         TEXT NOT NULL,
+    at           TEXT NOT NULL,
+    outcome      TEXT NOT NULL,
+    accepted     BIGINT NOT NULL CHECK (accepted IN (0, 1)),
+    refusal      TEXT,
+    organisation TEXT NOT NULL REFERENCES organisations(id),
+    username     TEXT NOT NULL,
+    seq          BIGINT REFERENCES ledger(seq),
+    UNIQUE (voyage, n)
+);
+CREATE TABLE load_completions (
+    voyage            TEXT PRIMARY KEY REFERENCES stowage_plans(voyage),
+    at                TEXT NOT NULL,
+    reconciliation    TEXT NOT NULL,
+    departure_allowed BIGINT NOT NULL CHECK (departure_allowed IN (0, 1)),
+    organisation      TEXT NOT NULL REFERENCES organisations(id),
+    username          TEXT NOT NULL,
+    event_id          TEXT NOT NULL
+);
+"#;
+
 fn migration(version: i64, description: &'static str, sql: String) -> Migration {
     Migration::new(
         version,
@@ -571,6 +636,7 @@ pub fn sqlite() -> Migrator {
         migration(2, "access", ACCESS.to_string()),
         migration(3, "access links", links_sqlite()),
         migration(5, "tally", TALLY.replace("{BLOB}", "BLOB")),
+        migration(6, "loading", LOADING.to_string()),
         migration(7, "vessels", VESSELS.to_string()),
         migration(8, "alerts", ALERTS.to_string()),
         migration(9, "customs", CUSTOMS.to_string()),
@@ -588,6 +654,7 @@ pub fn postgres() -> Migrator {
         migration(2, "access", ACCESS.to_string()),
         migration(3, "access links", links_postgres()),
         migration(5, "tally", TALLY.replace("{BLOB}", "BYTEA")),
+        migration(6, "loading", LOADING.to_string()),
         migration(7, "vessels", VESSELS.to_string()),
         migration(8, "alerts", ALERTS.to_string()),
         migration(9, "customs", CUSTOMS.to_string()),
