@@ -29,10 +29,17 @@
 //! and reads those at its own facilities; an exporter reads those about its own vehicles and
 //! shipments; customs and the coordinator read all; the operator reads and acts everywhere;
 //! a carrier sees none.
+//!
+//! Loading (deck plans, stowage plans, ramp scans, load-complete): the carrier of the vessel
+//! (and the operator) writes deck and stowage plans, edits and load-complete; the carrier and
+//! the port operating the voyage's loading facility scan at the ramp. Plans are read by the
+//! voyage scope, except an exporter's, which is narrowed to its own cars (a plan without them
+//! reads as absent).
 
 use jianghai_core::{Ident, OrgKind, Organisation, Step};
 use jianghai_store::{
-    AlertScope, MemberScope, OrgScope, Role, ShipmentScope, TallyScope, VehicleScope, VoyageScope,
+    AlertScope, LoadingScope, MemberScope, OrgScope, Role, ShipmentScope, TallyScope, VehicleScope,
+    VoyageScope,
 };
 
 use crate::auth::Principal;
@@ -79,6 +86,16 @@ pub fn tallies(p: &Principal) -> TallyScope {
         OrgKind::Port => TallyScope::AtFacilitiesOf(own(p)),
         OrgKind::Carrier => TallyScope::Nothing,
         OrgKind::Customs | OrgKind::Coordinator | OrgKind::Operator => TallyScope::All,
+    }
+}
+
+/// The stowage plans `p` may read.
+pub fn loading(p: &Principal) -> LoadingScope {
+    match p.kind() {
+        OrgKind::Carrier => LoadingScope::CarriedBy(own(p)),
+        OrgKind::Port => LoadingScope::Touching(own(p)),
+        OrgKind::Exporter => LoadingScope::ExportedBy(own(p)),
+        OrgKind::Customs | OrgKind::Coordinator | OrgKind::Operator => LoadingScope::All,
     }
 }
 
@@ -151,6 +168,15 @@ pub enum Command<'a> {
     },
     /// Replace the damage-code table.
     LoadDamageCodes,
+    /// Deck plans, stowage plans, their edits and load-complete for a vessel of `carrier`.
+    Stow {
+        carrier: &'a Ident,
+    },
+    /// Scan at the ramp of a voyage of `carrier` loading at a facility `port` operates.
+    ScanAtRamp {
+        carrier: &'a Ident,
+        port: &'a Ident,
+    },
 }
 
 fn operator_admin(p: &Principal) -> bool {
@@ -194,6 +220,17 @@ pub fn may(p: &Principal, c: Command<'_>) -> Result<(), ApiError> {
                     || (kind == OrgKind::Port && *operator == &p.organisation.id))
         }
         Command::LoadDamageCodes => operator_admin(p),
+        Command::Stow { carrier } => {
+            acts(p)
+                && (kind == OrgKind::Operator
+                    || (kind == OrgKind::Carrier && *carrier == &p.organisation.id))
+        }
+        Command::ScanAtRamp { carrier, port } => {
+            acts(p)
+                && (kind == OrgKind::Operator
+                    || (kind == OrgKind::Carrier && *carrier == &p.organisation.id)
+                    || (kind == OrgKind::Port && *port == &p.organisation.id))
+        }
     };
     if allowed {
         Ok(())

@@ -20,11 +20,17 @@ fn postgres_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
 }
 
+mod loading;
 mod tally;
 
 /// Tally's parties kept apart and a whole session over HTTP (see `tally/mod.rs`).
 async fn tally_flow(w: &World) {
     tally::isolation_and_a_whole_session(w).await
+}
+
+/// A voyage loaded by plan over HTTP (see `loading/mod.rs`).
+async fn loading_flow(w: &World) {
+    loading::a_voyage_loads_by_plan(w).await
 }
 
 struct World {
@@ -700,6 +706,7 @@ async fn matrix(w: &World) -> Vec<Row> {
         ),
     ];
     rows.extend(tally::rows(w).await);
+    rows.extend(loading::rows(w).await);
     rows
 }
 
@@ -1371,5 +1378,6 @@ both_engines!(
     bad_input,
     relationships,
     credentials,
-    tally_flow
+    tally_flow,
+    loading_flow
 );

@@ -328,6 +328,26 @@ impl Store {
         })
     }
 
+    /// Whether the vessel exists and is in `scope`.
+    pub async fn vessel_visible(
+        &self,
+        vessel: &str,
+        scope: &VoyageScope,
+    ) -> Result<bool, StoreError> {
+        let sql = format!(
+            "SELECT ve.id FROM vessels ve WHERE ve.id = $1 AND {}",
+            scope.vessel_predicate()
+        );
+        let row: Option<(String,)> = on_backend!(&self.backend, |pool| sqlx::query_as(
+            sqlx::AssertSqlSafe(sql)
+        )
+        .bind(vessel)
+        .bind(scope.param())
+        .fetch_optional(pool)
+        .await?);
+        Ok(row.is_some())
+    }
+
     /// A vessel's deck plan, if it has one and the vessel is in `scope`.
     pub async fn deck_plan_in(
         &self,

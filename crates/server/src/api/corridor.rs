@@ -866,6 +866,12 @@ pub async fn submit_events(
         }
         _ => {}
     }
+    // A voyage loaded by stowage plan departs only after a load-complete that allowed it.
+    if step == Step::Depart
+        && let Some(v) = &voyage
+    {
+        super::loading::departure_gate(&state, v).await?;
+    }
     // Every VIN must be one the submitter may read, checked before the lifecycle so that a
     // refusal never tells a party the state of a car it may not see. A new registration names
     // cars nobody may see yet; the store refuses one already registered without saying by whom.

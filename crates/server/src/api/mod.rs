@@ -7,6 +7,7 @@
 mod access;
 pub mod alerts;
 mod corridor;
+mod loading;
 mod tally;
 
 use serde::Serialize;
@@ -125,7 +126,15 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(tally::create_report, tally::list_reports))
         .routes(routes!(tally::upload_photo))
         .routes(routes!(tally::get_photo))
-        .routes(routes!(tally::get_damage_codes, tally::put_damage_codes));
+        .routes(routes!(tally::get_damage_codes, tally::put_damage_codes))
+        .routes(routes!(loading::put_deck_plan, loading::get_deck_plan))
+        .routes(routes!(
+            loading::create_stowage_plan,
+            loading::get_stowage_plan
+        ))
+        .routes(routes!(loading::edit_stowage_plan))
+        .routes(routes!(loading::ramp_scan))
+        .routes(routes!(loading::load_complete));
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", v1)
         .split_for_parts()
