@@ -138,7 +138,19 @@ fn demo_then_tamper(url: &str, unguard: &str) {
         text.contains("refused: cannot load: vehicle is tallied"),
         "{text}"
     );
-    assert!(text.contains("ledger verifies: 334 entries"), "{text}");
+    assert!(text.contains("ledger verifies: 336 entries"), "{text}");
+    // Loading by plan: one wrong-slot scan caught, then load-complete allows departure.
+    assert!(text.contains("108 cars in"), "{text}");
+    assert!(
+        text.contains("→ refused, alert raised; rescanned in"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "108 loaded as planned, 0 left behind, 0 extra, 0 misplaced → departure allowed"
+        ),
+        "{text}"
+    );
     // The yard: gate-ins by truck, one tally session with its two discrepancies.
     assert!(
         text.contains("107 matched, 1 missing, 1 unconfirmed → tallied 107 cars"),
@@ -160,7 +172,7 @@ fn demo_then_tamper(url: &str, unguard: &str) {
         .args(["demo", "--headless", "--store", url])
         .output()
         .expect("runs");
-    assert!(String::from_utf8_lossy(&again.stdout).contains("ledger verifies: 668 entries"));
+    assert!(String::from_utf8_lossy(&again.stdout).contains("ledger verifies: 672 entries"));
 
     let ok = bin()
         .args(["verify", "--store", url])

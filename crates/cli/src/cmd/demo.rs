@@ -122,6 +122,14 @@ async fn play(
             .collect()
     };
     let (gate_ins, tallies) = (times(Step::GateIn), times(Step::Tally));
+    let loads: Vec<_> = s
+        .steps
+        .iter()
+        .filter(|x| x.event.step == Some(Step::Load) && !x.expect_refusal)
+        .map(|x| x.event.event_time)
+        .collect();
+    let river = &s.world.voyages[0].id;
+    let mut loading: Option<Vec<String>> = None;
     anyhow::ensure!(
         gate_ins.len() == s.cars.len() && tallies.len() == s.cars.len(),
         "the scenario gates in and tallies each car once"
@@ -144,6 +152,21 @@ async fn play(
             bar.inc(1);
             continue;
         }
+        // Loading goes through the stowage plan and the ramp ([`super::demo_loading`]); the
+        // river departure waits for load-complete.
+        if step.event.step == Some(Step::Load) && !step.expect_refusal {
+            if loading.is_none() {
+                loading = Some(super::demo_loading::run(store, s, &loads).await?);
+            }
+            bar.inc(1);
+            continue;
+        }
+        if step.event.step == Some(Step::Depart)
+            && step.event.subjects.voyage.as_ref() == Some(river)
+            && let Some(lines) = loading.as_mut()
+        {
+            lines.push(super::demo_loading::complete(store, s, step.event.event_time).await?);
+        }
         match (store.append(step.event.clone()).await, step.expect_refusal) {
             (Ok(_), false) => {}
             (Err(AppendError::Lifecycle { error, .. }), true) => {
@@ -164,7 +187,9 @@ async fn play(
         bar.inc(1);
     }
     bar.finish_and_clear();
-    let yard = yard.context("the scenario has no yard")?;
+    let mut yard = yard.context("the scenario has no yard")?;
+    yard.lines
+        .extend(loading.context("the scenario loads no car")?);
     Ok((refusals, yard))
 }
 
