@@ -201,10 +201,11 @@ async fn report(
     yard: &[String],
 ) -> anyhow::Result<()> {
     println!(
-        "{} events submitted (gate-ins and the tally through the yard)",
+        "{} events submitted (gate-ins and the tally through the yard, loading by ramp scans)",
         s.steps
             .iter()
             .filter(|x| !matches!(x.event.step, Some(Step::GateIn | Step::Tally)))
+            .filter(|x| x.event.step != Some(Step::Load) || x.expect_refusal)
             .count()
     );
     for line in yard {
