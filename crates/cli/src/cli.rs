@@ -10,6 +10,25 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// `HOST:PORT` with a port number (the host is resolved when connecting).
+fn host_port(s: &str) -> Result<String, String> {
+    match s.rsplit_once(':') {
+        Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0) => {
+            Ok(s.to_string())
+        }
+        _ => Err(format!(
+            "{s:?} is not HOST:PORT (e.g. ais.example.org:5631)"
+        )),
+    }
+}
+
+/// An IP address and port to bind, e.g. `0.0.0.0:10110` or `[::]:10110`.
+fn socket_addr(s: &str) -> Result<String, String> {
+    s.parse::<std::net::SocketAddr>()
+        .map(|_| s.to_string())
+        .map_err(|_| format!("{s:?} is not an IP address and port (e.g. 0.0.0.0:10110)"))
+}
+
 #[derive(Debug, Args, Clone)]
 pub struct StoreArg {
     /// Where the data lives: sqlite://PATH (the embedded default) or postgres://USER@HOST/DB.
@@ -26,6 +45,13 @@ pub enum Command {
         /// Address to listen on.
         #[arg(long, env = "JIANGHAI_LISTEN", default_value = "127.0.0.1:8080")]
         listen: String,
+        /// Read AIS sentences from an aggregator at HOST:PORT over TCP (reconnecting with
+        /// back-off). Repeatable.
+        #[arg(long = "ais-tcp", value_name = "HOST:PORT", value_parser = host_port)]
+        ais_tcp: Vec<String>,
+        /// Listen for AIS sentences in UDP datagrams on ADDR (e.g. 0.0.0.0:10110). Repeatable.
+        #[arg(long = "ais-udp", value_name = "ADDR", value_parser = socket_addr)]
+        ais_udp: Vec<String>,
     },
     /// Run the platform with the built-in scenario: 108 Chongqing cars from the consolidation
     /// yard to export at Shanghai, through every lifecycle step.

@@ -417,6 +417,58 @@ fn serve_answers_health_and_stops_on_sigterm() {
 }
 
 #[test]
+fn serve_refuses_bad_ais_feeds() {
+    let dir = tempfile::tempdir().expect("dir");
+    let url = format!("sqlite://{}", dir.path().join("serve.db").display());
+    for (flag, value, says) in [
+        ("--ais-tcp", "no-port-here", "is not HOST:PORT"),
+        ("--ais-tcp", "host:99999", "is not HOST:PORT"),
+        (
+            "--ais-udp",
+            "localhost:10110",
+            "is not an IP address and port",
+        ),
+    ] {
+        let out = bin()
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--store",
+                &url,
+                flag,
+                value,
+            ])
+            .output()
+            .expect("runs");
+        assert_eq!(out.status.code(), Some(2), "{flag} {value}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(says), "{stderr}");
+    }
+    // A UDP port someone else holds: refused at start, nothing served.
+    let taken = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+    let addr = taken.local_addr().expect("addr").to_string();
+    let out = bin()
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--store",
+            &url,
+            "--ais-udp",
+            &addr,
+        ])
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("cannot listen for AIS on udp {addr}")),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn stowage_plan_prints_quality_and_explains_bad_input() {
     let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
     let out = bin()

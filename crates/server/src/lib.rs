@@ -19,8 +19,10 @@ pub mod audit;
 pub mod auth;
 pub mod bootstrap;
 pub mod extract;
+pub mod feeds;
 pub mod policy;
 pub mod problem;
+pub mod tracking;
 pub mod webhooks;
 
 use std::net::SocketAddr;
@@ -50,6 +52,8 @@ pub struct Config {
     pub login_max_failures: i64,
     /// Escalation of unacknowledged alerts and webhook delivery.
     pub alerts: alerting::AlertsConfig,
+    /// AIS feeds and vessel tracking ([`feeds`]); none by default.
+    pub ais: feeds::AisConfig,
 }
 
 impl Default for Config {
@@ -60,6 +64,7 @@ impl Default for Config {
             rate_per_second: 100,
             login_max_failures: 5,
             alerts: alerting::AlertsConfig::default(),
+            ais: feeds::AisConfig::default(),
         }
     }
 }
@@ -171,12 +176,16 @@ impl Application {
         Ok(self.listener.local_addr()?)
     }
 
-    /// Serves (with the alert workers) until `shutdown` resolves, then ends the live streams,
-    /// drains in-flight requests and stops the workers.
+    /// Serves (with the alert workers and the AIS feeds) until `shutdown` resolves, then ends
+    /// the live streams, drains in-flight requests and stops the workers.
     pub async fn run_until(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
+        let ais = match self.state.config.ais.is_empty() {
+            true => None,
+            false => Some(feeds::start(&self.state.store, &self.state.config.ais).await?),
+        };
         let workers = alerting::spawn(
             &self.state.store,
             &self.state.config.alerts,
@@ -197,6 +206,7 @@ impl Application {
         for w in workers {
             w.abort();
         }
+        drop(ais);
         served
     }
 }

@@ -5,8 +5,10 @@
 //! The first scenario is the source article's consignment: 108 cars made in Chongqing, tallied
 //! at Guoyuan, carried down the Yangtze under customs transit, transshipped at Shanghai's
 //! Haitong terminal and exported to Mexico, with one customs hold and one refused out-of-order
-//! loading on the way.
+//! loading on the way. Its river voyage also sails as AIS ([`ais::river_voyage`]): NMEA
+//! sentences the platform reads like any feed.
 
+pub mod ais;
 mod consignment;
 mod fleet;
 mod world;

@@ -47,7 +47,19 @@ pub fn run(args: Cli) -> ExitCode {
     };
     let result = runtime.block_on(async move {
         match args.command {
-            Command::Serve { store, listen } => serve::run(&store.store, &listen).await,
+            Command::Serve {
+                store,
+                listen,
+                ais_tcp,
+                ais_udp,
+            } => {
+                let ais = jianghai_server::feeds::AisConfig {
+                    tcp: ais_tcp,
+                    udp: ais_udp,
+                    ..Default::default()
+                };
+                serve::run(&store.store, &listen, ais).await
+            }
             Command::Demo {
                 store,
                 headless,

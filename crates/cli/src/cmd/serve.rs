@@ -1,13 +1,14 @@
 //! `jianghai serve`.
 
 use jianghai_server::bootstrap::{self, Admin};
+use jianghai_server::feeds::AisConfig;
 use jianghai_server::{AppState, Application, Config};
 
 use super::{Outcome, open, shutdown_signal};
 
-pub async fn run(url: &str, listen: &str) -> anyhow::Result<Outcome> {
+pub async fn run(url: &str, listen: &str, ais: AisConfig) -> anyhow::Result<Outcome> {
     let store = open(url).await?;
-    serve(store, listen).await
+    serve_with(store, listen, ais).await
 }
 
 /// Makes sure an operator administrator exists: from `JIANGHAI_ADMIN_PASSWORD`, or with a
@@ -33,7 +34,20 @@ pub async fn ensure_admin(store: &jianghai_store::Store) -> anyhow::Result<()> {
 
 /// Serves `store` on `listen` until Ctrl-C or SIGTERM.
 pub async fn serve(store: jianghai_store::Store, listen: &str) -> anyhow::Result<Outcome> {
-    let app = Application::build(listen, AppState::new(store.clone(), config_from_env()?)).await?;
+    serve_with(store, listen, AisConfig::default()).await
+}
+
+/// Serves `store` on `listen`, reading the AIS feeds of `ais`, until Ctrl-C or SIGTERM.
+pub async fn serve_with(
+    store: jianghai_store::Store,
+    listen: &str,
+    ais: AisConfig,
+) -> anyhow::Result<Outcome> {
+    let config = Config {
+        ais,
+        ..config_from_env()?
+    };
+    let app = Application::build(listen, AppState::new(store.clone(), config)).await?;
     let addr = app.local_addr()?;
     println!("Jianghai is running at http://{addr}/  (Ctrl-C stops it)");
     ensure_admin(&store).await?;
