@@ -25,6 +25,12 @@
 //! reading and acting alike. Acting on an alert (acknowledge, resolve, assign, comment) needs
 //! an admin or operator role and is not for the read-only coordinator.
 //!
+//! Voyage tracking (positions, progress, states, lock passages, ETAs, the plan) follows the
+//! voyage scope, except that an exporter sees only the voyages it has cars on (a shipment
+//! booked on one, or a car the ledger ties to one). A voyage's plan is set by its carrier,
+//! customs (who sets the transit time limit) or the operator. An exporter also sees the alerts
+//! of the voyages it has cars on.
+//!
 //! Tallies (gate-ins, sessions, identifications, condition reports, photos): a port operates
 //! and reads those at its own facilities; an exporter reads those about its own vehicles and
 //! shipments; customs and the coordinator read all; the operator reads and acts everywhere;
@@ -67,6 +73,15 @@ pub fn voyages(p: &Principal) -> VoyageScope {
         OrgKind::Exporter | OrgKind::Customs | OrgKind::Coordinator | OrgKind::Operator => {
             VoyageScope::All
         }
+    }
+}
+
+/// The voyages whose tracking (positions, progress, states, locks, ETAs, plan) `p` may read:
+/// as [`voyages`], except that an exporter sees only the voyages it has cars on.
+pub fn voyage_tracking(p: &Principal) -> VoyageScope {
+    match p.kind() {
+        OrgKind::Exporter => VoyageScope::BookedBy(own(p)),
+        _ => voyages(p),
     }
 }
 
@@ -177,6 +192,10 @@ pub enum Command<'a> {
         carrier: &'a Ident,
         port: &'a Ident,
     },
+    /// Set the plan (planned arrival, customs transit limit) of a voyage of `carrier`.
+    PlanVoyage {
+        carrier: &'a Ident,
+    },
 }
 
 fn operator_admin(p: &Principal) -> bool {
@@ -230,6 +249,11 @@ pub fn may(p: &Principal, c: Command<'_>) -> Result<(), ApiError> {
                 && (kind == OrgKind::Operator
                     || (kind == OrgKind::Carrier && *carrier == &p.organisation.id)
                     || (kind == OrgKind::Port && *port == &p.organisation.id))
+        }
+        Command::PlanVoyage { carrier } => {
+            acts(p)
+                && (matches!(kind, OrgKind::Customs | OrgKind::Operator)
+                    || (kind == OrgKind::Carrier && *carrier == &p.organisation.id))
         }
     };
     if allowed {

@@ -33,6 +33,13 @@ async fn loading_flow(w: &World) {
     loading::a_voyage_loads_by_plan(w).await
 }
 
+mod voyages;
+
+/// A voyage tracked from AIS, over HTTP (see `voyages/mod.rs`).
+async fn voyage_tracking(w: &World) {
+    voyages::tracking_over_http(w).await
+}
+
 struct World {
     base: String,
     store: Store,
@@ -707,6 +714,7 @@ async fn matrix(w: &World) -> Vec<Row> {
     ];
     rows.extend(tally::rows(w).await);
     rows.extend(loading::rows(w).await);
+    rows.extend(voyages::rows(w).await);
     rows
 }
 
@@ -1379,5 +1387,6 @@ both_engines!(
     relationships,
     credentials,
     tally_flow,
-    loading_flow
+    loading_flow,
+    voyage_tracking
 );

@@ -223,7 +223,8 @@ pub struct AlertEvent {
 #[derive(Debug, Clone, PartialEq)]
 pub enum AlertScope {
     All,
-    /// Alerts on vehicles and shipments this exporter registered.
+    /// Alerts on vehicles and shipments this exporter registered, and on the voyages it has
+    /// cars on.
     ExportedBy(Ident),
     /// Alerts on this carrier's vessels (their decks, zones and seals), its voyages, and the
     /// vehicles it may see (those on its voyages).
@@ -247,8 +248,10 @@ impl AlertScope {
             AlertScope::All => "$2 = ''".into(),
             AlertScope::ExportedBy(o) => format!(
                 "({} OR (a.subject_kind = 'shipment' AND a.owner IN \
-                 (SELECT id FROM shipments WHERE exporter = $2)))",
-                vehicles(VehicleScope::ExportedBy(o.clone()))
+                 (SELECT id FROM shipments WHERE exporter = $2)) \
+                 OR (a.subject_kind = 'voyage' AND a.owner IN ({})))",
+                vehicles(VehicleScope::ExportedBy(o.clone())),
+                crate::scoped::VOYAGES_BOOKED_BY
             ),
             AlertScope::CarriedBy(o) => format!(
                 "((a.subject_kind IN ('vessel', 'deck', 'zone', 'seal') AND a.owner IN \

@@ -37,6 +37,9 @@ pub enum VoyageScope {
     CarriedBy(Ident),
     /// Voyages from or to a facility this organisation operates.
     Touching(Ident),
+    /// Voyages this exporter has cars on: a shipment of its booked on one, or one of its
+    /// vehicles tied to it by the ledger.
+    BookedBy(Ident),
 }
 
 /// Which shipments a reader may see.
@@ -61,6 +64,11 @@ const VOYAGES_OF_CARRIER: &str =
 /// The voyages from or to a facility that `$2` operates.
 const VOYAGES_TOUCHING: &str = "SELECT vo.id FROM voyages vo JOIN facilities f \
      ON f.id = vo.origin OR f.id = vo.destination WHERE f.operator = $2";
+
+/// The voyages exporter `$2` has cars on: booked shipments, and vehicles tied by the ledger.
+pub(crate) const VOYAGES_BOOKED_BY: &str = "SELECT s.voyage FROM shipments s \
+     WHERE s.exporter = $2 AND s.voyage IS NOT NULL UNION SELECT k.ref FROM vehicle_links k \
+     JOIN vehicles v ON v.vin = k.vin WHERE k.kind = 'voyage' AND v.exporter = $2";
 
 /// `v.vin` is tied by the ledger to a `kind` (voyage, facility) in `set`.
 fn tied(kind: &str, set: &str) -> String {
@@ -110,34 +118,44 @@ impl VehicleScope {
 
 impl VoyageScope {
     /// A predicate over `vo` (the voyages table) whose one parameter is `$2`.
-    fn predicate(&self) -> &'static str {
+    pub(crate) fn predicate(&self) -> String {
         match self {
-            VoyageScope::All => "$2 = ''",
-            VoyageScope::CarriedBy(_) => "vo.vessel IN (SELECT id FROM vessels WHERE carrier = $2)",
+            VoyageScope::All => "$2 = ''".into(),
+            VoyageScope::CarriedBy(_) => {
+                "vo.vessel IN (SELECT id FROM vessels WHERE carrier = $2)".into()
+            }
             VoyageScope::Touching(_) => {
                 "(vo.origin IN (SELECT id FROM facilities WHERE operator = $2) \
                  OR vo.destination IN (SELECT id FROM facilities WHERE operator = $2))"
+                    .into()
             }
+            VoyageScope::BookedBy(_) => format!("vo.id IN ({VOYAGES_BOOKED_BY})"),
         }
     }
 
     pub(crate) fn param(&self) -> &str {
         match self {
             VoyageScope::All => "",
-            VoyageScope::CarriedBy(o) | VoyageScope::Touching(o) => o.as_str(),
+            VoyageScope::CarriedBy(o) | VoyageScope::Touching(o) | VoyageScope::BookedBy(o) => {
+                o.as_str()
+            }
         }
     }
 
     /// A predicate over `ve` (the vessels table) whose one parameter is `$2`: the vessels of the
     /// carriers in scope, or (`Touching`) those sailing from or to the organisation's facilities.
-    pub(crate) fn vessel_predicate(&self) -> &'static str {
+    pub(crate) fn vessel_predicate(&self) -> String {
         match self {
-            VoyageScope::All => "$2 = ''",
-            VoyageScope::CarriedBy(_) => "ve.carrier = $2",
+            VoyageScope::All => "$2 = ''".into(),
+            VoyageScope::CarriedBy(_) => "ve.carrier = $2".into(),
             VoyageScope::Touching(_) => {
                 "ve.id IN (SELECT vo.vessel FROM voyages vo JOIN facilities f \
                  ON f.id = vo.origin OR f.id = vo.destination WHERE f.operator = $2)"
+                    .into()
             }
+            VoyageScope::BookedBy(_) => format!(
+                "ve.id IN (SELECT vo.vessel FROM voyages vo WHERE vo.id IN ({VOYAGES_BOOKED_BY}))"
+            ),
         }
     }
 }

@@ -619,6 +619,33 @@ impl Store {
         rows.into_iter().map(position).collect()
     }
 
+    /// A page of a voyage's positions (its track), oldest first, after the cursor `after` (a
+    /// time, `""` for the first page).
+    pub async fn voyage_track_page(
+        &self,
+        voyage: &str,
+        after: &str,
+        limit: i64,
+    ) -> Result<Page<PositionRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {POSITION_COLUMNS} FROM ais_positions p WHERE p.voyage = $1 AND p.at > $2 \
+             ORDER BY p.at LIMIT $3"
+        );
+        let rows: Vec<PositionRow> = on_backend!(&self.backend, |pool| sqlx::query_as(
+            sqlx::AssertSqlSafe(sql)
+        )
+        .bind(voyage)
+        .bind(after)
+        .bind(limit + 1)
+        .fetch_all(pool)
+        .await?);
+        let items = rows
+            .into_iter()
+            .map(position)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(crate::access::page(items, limit, |p| format_time(p.at)))
+    }
+
     /// A vessel's positions in `from..=to`, oldest first, after the cursor `after` (a time).
     pub async fn vessel_positions(
         &self,

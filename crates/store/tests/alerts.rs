@@ -564,6 +564,16 @@ async fn scopes_follow_the_subject(p: &Pair) {
         .await
         .expect("log");
     assert_eq!(log.len(), 3, "the live log is scoped like the listing");
+    // Once its shipment is booked on the voyage, the exporter sees the voyage's alerts too.
+    assert!(
+        s.book_shipment("sh-1", &id("changan-export"), &id("v2025-001"))
+            .await
+            .expect("book")
+    );
+    assert_eq!(
+        seen(AlertScope::ExportedBy(id("changan-export"))).await,
+        vec!["shipment", "vehicle", "voyage"]
+    );
 }
 
 async fn bad_drafts_are_refused(p: &Pair) {

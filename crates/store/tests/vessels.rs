@@ -39,6 +39,7 @@ conformance!(
     static_data_keeps_what_was_not_resent,
     vessel_reads_are_scoped,
     plans_round_trip,
+    an_exporter_sees_the_voyages_it_has_cars_on,
 );
 
 const MMSI: u32 = 413_800_001;
@@ -457,4 +458,78 @@ async fn plans_round_trip(store: &Store) {
         Err(StoreError::Missing { .. })
     ));
     assert_eq!(store.voyage_plan("v2025-404").await.expect("read"), None);
+}
+
+/// `BookedBy`: a voyage an exporter's shipment is booked on, or one the ledger ties its car to.
+async fn an_exporter_sees_the_voyages_it_has_cars_on(store: &Store) {
+    seed(store).await;
+    store
+        .create_voyage(&Voyage {
+            id: id("v2025-002"),
+            vessel: id("minsheng-8"),
+            origin: id("haitong-terminal"),
+            destination: id("guoyuan-ro-ro"),
+        })
+        .await
+        .expect("voyage");
+    let booked = VoyageScope::BookedBy(id("changan-export"));
+    let sees = async |voyage: &str| {
+        store
+            .voyage_in(voyage, &booked)
+            .await
+            .expect("read")
+            .is_some()
+    };
+    assert!(!sees("v2025-001").await && !sees("v2025-002").await);
+    assert!(
+        store
+            .vessel_in("minsheng-8", &booked)
+            .await
+            .expect("read")
+            .is_none()
+    );
+    // A car of its loaded on v2025-001 (a ledger tie).
+    drive(
+        store,
+        &[vin(5)],
+        &[
+            jianghai_core::Step::Register,
+            jianghai_core::Step::GateIn,
+            jianghai_core::Step::Tally,
+            jianghai_core::Step::Declare,
+            jianghai_core::Step::Load,
+        ],
+        500,
+    )
+    .await;
+    assert!(sees("v2025-001").await && !sees("v2025-002").await);
+    assert!(
+        store
+            .vessel_in("minsheng-8", &booked)
+            .await
+            .expect("read")
+            .is_some()
+    );
+    // A shipment booked on v2025-002.
+    drive(store, &[vin(6)], &[jianghai_core::Step::Register], 600).await;
+    store
+        .create_shipment(&jianghai_core::Shipment {
+            id: id("sh-9"),
+            exporter: id("changan-export"),
+            destination_country: "MX".into(),
+            vins: vec![vin(6)],
+            voyage: Some(id("v2025-002")),
+        })
+        .await
+        .expect("shipment");
+    assert!(sees("v2025-002").await);
+    // Another exporter sees neither.
+    let other = VoyageScope::BookedBy(id("chongqing-customs"));
+    assert!(
+        store
+            .voyage_in("v2025-001", &other)
+            .await
+            .expect("read")
+            .is_none()
+    );
 }

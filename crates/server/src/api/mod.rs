@@ -9,6 +9,7 @@ pub mod alerts;
 mod corridor;
 mod loading;
 mod tally;
+mod tracking;
 
 use serde::Serialize;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
@@ -95,6 +96,12 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(corridor::create_vessel, corridor::list_vessels))
         .routes(routes!(corridor::create_voyage, corridor::list_voyages))
         .routes(routes!(corridor::get_voyage))
+        .routes(routes!(tracking::get_tracking))
+        .routes(routes!(tracking::list_states))
+        .routes(routes!(tracking::list_progress))
+        .routes(routes!(tracking::list_locks))
+        .routes(routes!(tracking::list_positions))
+        .routes(routes!(tracking::get_plan, tracking::put_plan))
         .routes(routes!(corridor::create_shipment, corridor::list_shipments))
         .routes(routes!(corridor::get_shipment))
         .routes(routes!(corridor::book_shipment))
