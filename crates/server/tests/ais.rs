@@ -77,8 +77,34 @@ macro_rules! both_engines {
 
 both_engines!(
     feeds_over_tcp_and_udp,
-    a_lock_wait_is_tracked_and_resumed_after_a_restart
+    a_lock_wait_is_tracked_and_resumed_after_a_restart,
+    silence_is_raised_by_the_timer_while_the_voyage_is_under_way
 );
+
+/// The ledger event `biz_step` (departing, arriving) of rv-0001 at `at`.
+fn voyage_event(biz_step: &str, at: DateTime<Utc>) -> Event {
+    Event {
+        event_id: Uuid::new_v4(),
+        action: Action::Observe,
+        event_time: at.fixed_offset(),
+        biz_step: BizStep(biz_step.into()),
+        disposition: None,
+        step: None,
+        subjects: Subjects {
+            voyage: Some(id("rv-0001")),
+            ..Subjects::default()
+        },
+        read_point: None,
+        biz_location: None,
+        position: None,
+        actor: Actor {
+            organisation: id("minsheng-shipping"),
+            user: None,
+            device: None,
+        },
+        extensions: Default::default(),
+    }
+}
 
 /// The simulator's corridor, and the river voyage rv-0001 departed at `departed`.
 async fn seed(store: &Store, departed: DateTime<Utc>) {
@@ -96,27 +122,7 @@ async fn seed(store: &Store, departed: DateTime<Utc>) {
         store.create_voyage(v).await.expect("voyage");
     }
     store
-        .append(Event {
-            event_id: Uuid::new_v4(),
-            action: Action::Observe,
-            event_time: departed.fixed_offset(),
-            biz_step: BizStep("departing".into()),
-            disposition: None,
-            step: None,
-            subjects: Subjects {
-                voyage: Some(id("rv-0001")),
-                ..Subjects::default()
-            },
-            read_point: None,
-            biz_location: None,
-            position: None,
-            actor: Actor {
-                organisation: id("minsheng-shipping"),
-                user: None,
-                device: None,
-            },
-            extensions: Default::default(),
-        })
+        .append(voyage_event("departing", departed))
         .await
         .expect("departing");
 }
@@ -446,4 +452,85 @@ async fn a_lock_wait_is_tracked_and_resumed_after_a_restart(store: &Store) {
             .len(),
         1
     );
+}
+
+/// Handles `lines` on `t` as if received when they were sent.
+async fn feed_lines(t: &mut Tracking, lines: &[AisLine]) {
+    let mut s = Source::new("test".into(), t.stats());
+    for l in lines {
+        if let Some(d) = s.handle(Ok(&l.line)) {
+            t.handle(&d, l.at).await.expect("handled");
+        }
+    }
+}
+
+async fn silence(store: &Store) -> Vec<String> {
+    let page = store
+        .alerts(
+            &jianghai_store::AlertScope::All,
+            &jianghai_store::AlertFilter {
+                subject: Some(("voyage".into(), "rv-0001".into())),
+                ..Default::default()
+            },
+            "",
+            100,
+        )
+        .await
+        .expect("alerts");
+    page.items
+        .iter()
+        .filter(|a| a.rule == "voyage-ais-silence")
+        .map(|a| a.state.as_str().to_string())
+        .collect()
+}
+
+/// The timer raises AIS silence half an hour after the last position of a voyage under way;
+/// the next position clears it; once the voyage has arrived the timer lets it go.
+async fn silence_is_raised_by_the_timer_while_the_voyage_is_under_way(store: &Store) {
+    let now = Utc::now();
+    seed(store, now - chrono::Duration::hours(3)).await;
+    let sail = |start, from: f64, minutes: f64| {
+        render(&script(
+            start,
+            from,
+            2,
+            vec![Leg::Sail {
+                to_km: from - minutes / 60.0 * 18.52,
+                kn: 10.0,
+            }],
+        ))
+    };
+    let first = sail(now - chrono::Duration::hours(2), 1_500.0, 60.0);
+    let mut t = Tracking::new(store.clone(), TrackingConfig::default())
+        .await
+        .expect("tracking");
+    feed_lines(&mut t, &first).await;
+    assert_eq!(t.voyages(), 1);
+    let last = first.last().expect("lines").at;
+    // Not yet half an hour after the last position.
+    t.tick(last + chrono::Duration::minutes(29))
+        .await
+        .expect("tick");
+    assert!(silence(store).await.is_empty());
+    t.tick(now).await.expect("tick");
+    assert_eq!(silence(store).await, ["open"]);
+    // Ticking on raises nothing more.
+    t.tick(now + chrono::Duration::seconds(30))
+        .await
+        .expect("tick");
+    assert_eq!(silence(store).await, ["open"]);
+    // A position again: cleared.
+    let again = sail(now - chrono::Duration::minutes(4), 1_480.0, 3.0);
+    feed_lines(&mut t, &again).await;
+    assert_eq!(silence(store).await, ["resolved"]);
+    // Arrived: the timer lets the voyage go and raises nothing.
+    store
+        .append(voyage_event("arriving", now))
+        .await
+        .expect("arriving");
+    t.tick(now + chrono::Duration::hours(2))
+        .await
+        .expect("tick");
+    assert_eq!(t.voyages(), 0);
+    assert_eq!(silence(store).await, ["resolved"]);
 }

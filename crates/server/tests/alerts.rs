@@ -137,6 +137,7 @@ both_engines!(
     webhooks_are_signed_and_retried,
     escalation_is_recorded_and_pushed,
     watched_readings_raise_alerts_on_the_stream,
+    a_voyage_deviation_raises_an_alert_on_the_stream,
 );
 
 impl W {
@@ -892,4 +893,131 @@ async fn watched_readings_raise_alerts_on_the_stream(w: &W) {
     );
     assert_eq!(cleared.data["alert"]["id"], a["id"]);
     assert_eq!(cleared.data["alert"]["resolution"], "cleared");
+}
+
+/// The river carrier's ship, tracked from AIS, swings three kilometres off the corridor and
+/// back: the voyage's alert is raised and resolved on the carrier's and customs' streams, and
+/// an exporter with no car on the voyage hears nothing of it.
+async fn a_voyage_deviation_raises_an_alert_on_the_stream(w: &W) {
+    use jianghai_sim::ais::{Leg, Script};
+    let now = Utc::now();
+    let start = now - chrono::Duration::minutes(150);
+    for v in &jianghai_sim::corridor_world(1).voyages {
+        w.store.create_voyage(v).await.expect("voyage");
+    }
+    w.store
+        .append(Event {
+            event_id: Uuid::new_v4(),
+            action: jianghai_core::Action::Observe,
+            event_time: (start - chrono::Duration::minutes(30)).fixed_offset(),
+            biz_step: jianghai_core::BizStep("departing".into()),
+            disposition: None,
+            step: None,
+            subjects: jianghai_core::Subjects {
+                voyage: Some(id("rv-0001")),
+                ..Default::default()
+            },
+            read_point: None,
+            biz_location: None,
+            position: None,
+            actor: Actor {
+                organisation: id("minsheng-shipping"),
+                user: None,
+                device: None,
+            },
+            extensions: Default::default(),
+        })
+        .await
+        .expect("departing");
+    let customs = w.token("customs").await;
+    let exporter = w.token("exporter").await;
+    let carrier = w.token("carrier").await;
+    let mut all = w.stream(&customs, None).await;
+    let mut own = w.stream(&exporter, None).await;
+    let mut crew = w.stream(&carrier, None).await;
+    let script = Script {
+        mmsi: 413_801_008,
+        name: "Minsheng Ro-Ro 8".into(),
+        callsign: "BOXM8".into(),
+        destination: "SHANGHAI".into(),
+        start,
+        from_km: 1_500.0,
+        every: chrono::Duration::minutes(3),
+        legs: vec![
+            Leg::Sail {
+                to_km: 1_490.0,
+                kn: 10.0,
+            },
+            Leg::Detour {
+                to_km: 1_470.0,
+                kn: 10.0,
+                offset_m: 3_000.0,
+            },
+            Leg::Sail {
+                to_km: 1_460.0,
+                kn: 10.0,
+            },
+        ],
+    };
+    let waterway = jianghai_waterway::Waterway::yangtze(jianghai_waterway::Datums::default())
+        .expect("waterway");
+    let mut tracking = jianghai_server::tracking::Tracking::new(
+        w.store.clone(),
+        jianghai_server::tracking::TrackingConfig::default(),
+    )
+    .await
+    .expect("tracking");
+    let mut source = jianghai_server::feeds::Source::new("test".into(), tracking.stats());
+    for l in script.render(&waterway).expect("render") {
+        if let Some(d) = source.handle(Ok(&l.line)) {
+            tracking.handle(&d, l.at).await.expect("handled");
+        }
+    }
+    let e = all.event(WAIT).await.expect("customs sees the deviation");
+    assert_eq!(e.event, "raised");
+    let a = &e.data["alert"];
+    assert_eq!(
+        (
+            a["rule"].as_str(),
+            a["subject"].as_str(),
+            a["severity"].as_str()
+        ),
+        (
+            Some("voyage-off-corridor"),
+            Some("voyage:rv-0001"),
+            Some("warning")
+        )
+    );
+    assert!(
+        a["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("towards the right bank")),
+        "{a}"
+    );
+    assert_eq!(a["evidence"][0]["device"], "mmsi-413801008", "{a}");
+    let c = crew.event(WAIT).await.expect("the carrier sees it");
+    assert_eq!(c.data["alert"]["id"], a["id"]);
+    // Opened on a position of an hour ago, it may escalate before it clears.
+    loop {
+        let next = all.event(WAIT).await.expect("back in the corridor");
+        assert_eq!(next.data["alert"]["id"], a["id"]);
+        if next.event == "resolved" {
+            assert_eq!(next.data["alert"]["resolution"], "cleared");
+            break;
+        }
+        assert_eq!(next.event, "escalated");
+    }
+    assert!(
+        own.event(Duration::from_secs(2)).await.is_none(),
+        "an exporter with no car on the voyage is not told"
+    );
+    let (s, b) = w
+        .call(
+            Method::GET,
+            &format!("/api/v1/alerts/{}", a["id"].as_str().unwrap_or("")),
+            &exporter,
+            None,
+        )
+        .await;
+    assert_eq!(s, 404, "{b}");
 }
