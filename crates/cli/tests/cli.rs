@@ -138,7 +138,7 @@ fn demo_then_tamper(url: &str, unguard: &str) {
         text.contains("refused: cannot load: vehicle is tallied"),
         "{text}"
     );
-    assert!(text.contains("ledger verifies: 336 entries"), "{text}");
+    assert!(text.contains("ledger verifies: 338 entries"), "{text}");
     // Loading by plan: one wrong-slot scan caught, then load-complete allows departure.
     assert!(text.contains("108 cars in"), "{text}");
     assert!(
@@ -151,6 +151,27 @@ fn demo_then_tamper(url: &str, unguard: &str) {
         ),
         "{text}"
     );
+    // The river voyage, sailed from AIS through the TCP feed: both locks (on the ledger), the
+    // wait above the Three Gorges, the detour and the AIS gap, each an alert that cleared.
+    assert!(
+        text.contains("over the TCP feed, 778 positions tracked"),
+        "{text}"
+    );
+    assert!(text.contains("2303 of 2303 km (100%), berthed"), "{text}");
+    assert!(
+        text.contains("lock three-gorges-locks: waited 5.8 h"),
+        "{text}"
+    );
+    assert!(text.contains("lock gezhouba-locks: no wait"), "{text}");
+    assert!(
+        text.contains("alert voyage-off-corridor (warning, resolved): 299"),
+        "{text}"
+    );
+    assert!(
+        text.contains("alert voyage-ais-silence (warning, resolved)"),
+        "{text}"
+    );
+    assert_eq!(text.matches("  alert voyage-").count(), 2, "{text}");
     // The yard: gate-ins by truck, one tally session with its two discrepancies.
     assert!(
         text.contains("107 matched, 1 missing, 1 unconfirmed → tallied 107 cars"),
@@ -172,7 +193,7 @@ fn demo_then_tamper(url: &str, unguard: &str) {
         .args(["demo", "--headless", "--store", url])
         .output()
         .expect("runs");
-    assert!(String::from_utf8_lossy(&again.stdout).contains("ledger verifies: 672 entries"));
+    assert!(String::from_utf8_lossy(&again.stdout).contains("ledger verifies: 676 entries"));
 
     let ok = bin()
         .args(["verify", "--store", url])

@@ -64,6 +64,9 @@ pub struct TrackingConfig {
     pub silence_tick: Duration,
     /// Past section transits and lock waits the ETA model starts from, at most.
     pub eta_history: i64,
+    /// A voyage that has arrived is let go (its tracker dropped) once no position of it has
+    /// come for this long (a replay of old positions keeps it).
+    pub forget_after: Duration,
 }
 
 impl Default for TrackingConfig {
@@ -76,6 +79,7 @@ impl Default for TrackingConfig {
             cache_for: Duration::from_secs(10),
             silence_tick: Duration::from_secs(30),
             eta_history: 5_000,
+            forget_after: Duration::from_secs(600),
         }
     }
 }
@@ -347,6 +351,8 @@ struct Run {
     watch: VoyageWatch,
     /// Time of the last snapshot kept in the progress history.
     kept: Option<DateTime<Utc>>,
+    /// When it last had a position (the shell's clock).
+    touched: Instant,
 }
 
 /// AIS messages in; positions, static data, voyage tracking and voyage alerts out. See the
@@ -610,6 +616,7 @@ impl Tracking {
             tracker,
             watch: VoyageWatch::new(subject, source, self.config.anomalies),
             kept: None,
+            touched: Instant::now(),
         };
         if run.tracker.is_some() {
             let plan = self.store.voyage_plan(voyage.as_str()).await?;
@@ -698,6 +705,7 @@ impl Tracking {
             return self.store_only(p).await;
         };
         // On any error the run is dropped, to be rebuilt from what the store has.
+        run.touched = Instant::now();
         let out = self.advance(&mut run, voyage, p).await;
         if out.is_ok() {
             self.runs.insert(voyage.to_string(), run);
@@ -822,7 +830,8 @@ impl Tracking {
     }
 
     /// Checks every voyage under way for AIS silence at `now`. Voyages that have arrived (per
-    /// the ledger) are let go.
+    /// the ledger) raise none, and are let go once idle for
+    /// [`TrackingConfig::forget_after`].
     pub async fn tick(&mut self, now: DateTime<Utc>) -> Result<(), TrackingError> {
         let due: Vec<String> = self
             .runs
@@ -840,7 +849,13 @@ impl Tracking {
                 .find(|w| w.voyage.as_str() == voyage)
                 .is_none_or(|w| w.arrived.is_some_and(|a| a <= now));
             if arrived {
-                self.runs.remove(&voyage);
+                if self
+                    .runs
+                    .get(&voyage)
+                    .is_some_and(|r| r.touched.elapsed() >= self.config.forget_after)
+                {
+                    self.runs.remove(&voyage);
+                }
                 continue;
             }
             if let Some(run) = self.runs.get_mut(&voyage) {

@@ -501,7 +501,11 @@ async fn silence_is_raised_by_the_timer_while_the_voyage_is_under_way(store: &St
         ))
     };
     let first = sail(now - chrono::Duration::hours(2), 1_500.0, 60.0);
-    let mut t = Tracking::new(store.clone(), TrackingConfig::default())
+    let config = TrackingConfig {
+        forget_after: Duration::from_millis(200),
+        ..TrackingConfig::default()
+    };
+    let mut t = Tracking::new(store.clone(), config)
         .await
         .expect("tracking");
     feed_lines(&mut t, &first).await;
@@ -523,11 +527,16 @@ async fn silence_is_raised_by_the_timer_while_the_voyage_is_under_way(store: &St
     let again = sail(now - chrono::Duration::minutes(4), 1_480.0, 3.0);
     feed_lines(&mut t, &again).await;
     assert_eq!(silence(store).await, ["resolved"]);
-    // Arrived: the timer lets the voyage go and raises nothing.
+    // Arrived: the timer raises nothing, and lets the voyage go once it is idle.
     store
         .append(voyage_event("arriving", now))
         .await
         .expect("arriving");
+    t.tick(now + chrono::Duration::hours(2))
+        .await
+        .expect("tick");
+    assert_eq!(t.voyages(), 1);
+    tokio::time::sleep(Duration::from_millis(250)).await;
     t.tick(now + chrono::Duration::hours(2))
         .await
         .expect("tick");

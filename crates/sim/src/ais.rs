@@ -359,9 +359,10 @@ pub fn river_voyage(
     let l = |km: f64| d.to_unified(DatumKm::new(Datum::Lower, km));
     let lock_wait_h = 5.0;
     let lock_kn = 1.2;
-    // Fixed-time parts: the wait, the two locks at lock speed, an hour berthed at the end.
-    let three_gorges = (u(60.0), u(48.5), u(41.5));
-    let gezhouba = (u(8.0), u(4.0));
+    // Fixed-time parts: the wait, the two lock areas at lock speed (the approaches are part of
+    // them), an hour berthed at the end.
+    let three_gorges = (u(60.0), u(48.1), u(41.9));
+    let gezhouba = (u(7.4), u(4.6));
     let lock_h =
         ((three_gorges.1 - three_gorges.2) + (gezhouba.0 - gezhouba.1)) / (lock_kn * KMH_PER_KN);
     let fixed_h = lock_wait_h + lock_h + 1.0;

@@ -448,11 +448,15 @@ impl VoyageTracker {
     }
 
     /// The speed to plan with, km/h: the current speed while moving, else the average speed
-    /// made good while the ship was last moving.
+    /// made good while the ship was last moving outside lock areas. In a lock area the average
+    /// is used too: lock speed says nothing about the river ahead.
     pub fn planning_speed_kmh(&self) -> Option<f64> {
         let last = self.last?;
-        if self.moving {
-            Some(last.sog_kn * KMH_PER_KN)
+        let current = self.moving.then_some(last.sog_kn * KMH_PER_KN);
+        if matches!(self.state, Some((VoyageState::InLock, _))) {
+            self.cruise_kmh.or(current)
+        } else if self.moving {
+            current
         } else {
             self.cruise_kmh
         }
@@ -522,12 +526,6 @@ impl VoyageTracker {
         } else {
             sog_kn >= self.config.resume_kn
         };
-        if self.moving
-            && let Some((along_kn, _)) = made_good_kn
-        {
-            let v = along_kn * KMH_PER_KN;
-            self.cruise_kmh = Some(self.cruise_kmh.map_or(v, |c| 0.8 * c + 0.2 * v));
-        }
 
         // Time spent waiting for a lock is not transit time: charge the interval since the last
         // fix to the section visited then when the ship was waiting through it.
@@ -545,6 +543,14 @@ impl VoyageTracker {
             .map(|(_, pl)| pl)
             .find(|pl| pl.kind == PlaceKind::Lock && pl.contains(km, proj.offset_m))
             .or_else(|| place.filter(|pl| is_lock(pl)));
+        // The cruising speed learns from the open river only, not from lock speed.
+        if self.moving
+            && in_lock.is_none()
+            && let Some((along_kn, _)) = made_good_kn
+        {
+            let v = along_kn * KMH_PER_KN;
+            self.cruise_kmh = Some(self.cruise_kmh.map_or(v, |c| 0.8 * c + 0.2 * v));
+        }
         self.handle_locks(places, in_lock, &here, &mut events);
         let waiting = !self.moving && in_lock.is_none() && self.lock_ahead(places, km).is_some();
         if waiting {

@@ -373,6 +373,36 @@ fn the_eta_counts_only_the_rest_of_a_lock_wait_already_begun() {
     assert_eq!(tr.waiting_for().map(|(l, _)| l), Some("three-gorges-locks"));
 }
 
+#[test]
+fn lock_speed_is_not_the_speed_to_plan_the_river_with() {
+    // Cruising at 24 km/h down to the Three Gorges locks, then through them at 3 km/h.
+    let fixes = voyage(
+        1760.0,
+        &[
+            Leg::Sail {
+                to_km: 1714.5,
+                kmh: 24.0,
+            },
+            Leg::Sail {
+                to_km: 1709.0,
+                kmh: 3.0,
+            },
+        ],
+        10,
+    );
+    let r = run(&fixes);
+    assert_eq!(r.tracker.state().map(|(s, _)| s), Some(VoyageState::InLock));
+    let v = r.tracker.planning_speed_kmh().expect("a speed");
+    assert!((v - 24.0).abs() < 0.5, "{v}");
+    // Out of the lock and under way again, the current speed counts.
+    let mut tr = r.tracker;
+    let last = fixes.last().expect("fixes").at;
+    tr.handle_fix(yangtze(), fix(last + TimeDelta::minutes(60), 1690.0, 18.0))
+        .expect("fix");
+    let v = tr.planning_speed_kmh().expect("a speed");
+    assert!((v - 18.0).abs() < 0.01, "{v}");
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
 

@@ -23,6 +23,9 @@ pub async fn run(url: &str, headless: bool, listen: &str, seed: u64) -> anyhow::
     let logins = seed_users(&store, &scenario).await?;
     let (refusals, yard) = play(&store, &scenario, run).await?;
     report(&store, &scenario, run, &refusals, &yard.lines).await?;
+    for line in super::demo_voyage::run(&store, &scenario).await? {
+        println!("  {line}");
+    }
     let summary = store.verify().await.context("ledger verification failed")?;
     println!(
         "ledger verifies: {} entries, head {}",

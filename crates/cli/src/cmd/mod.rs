@@ -4,6 +4,7 @@ mod ais;
 mod demo;
 mod demo_customs;
 mod demo_loading;
+mod demo_voyage;
 mod demo_yard;
 mod events;
 mod serve;
