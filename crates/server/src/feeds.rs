@@ -198,7 +198,12 @@ impl Source {
                 self.stats.line(true);
                 self.bad += 1;
                 if self.bad <= LOGGED_BAD_LINES || self.bad.is_multiple_of(1_000) {
-                    let shown: String = text.chars().take(100).collect();
+                    // Shown without control characters (a line could carry terminal escapes).
+                    let shown: String = text
+                        .chars()
+                        .take(100)
+                        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+                        .collect();
                     tracing::warn!(source = %self.name, line = self.line, bad_lines = self.bad,
                         %reason, text = %shown, "Bad AIS line skipped.");
                 }
@@ -245,19 +250,25 @@ pub async fn start(store: &Store, config: &AisConfig) -> anyhow::Result<AisServi
         .context("cannot start vessel tracking")?
         .with_stats(stats.clone());
     let (tx, rx) = mpsc::channel(QUEUE);
-    let mut handles = Vec::new();
-    let mut udp = Vec::new();
+    // Built first, so whatever was started is stopped if a later listener cannot bind.
+    let mut service = AisService {
+        stats: stats.clone(),
+        udp: Vec::new(),
+        handles: Vec::new(),
+    };
     for addr in &config.udp {
         let socket = UdpSocket::bind(addr)
             .await
             .with_context(|| format!("cannot listen for AIS on udp {addr}"))?;
         let local = socket.local_addr()?;
         tracing::info!(addr = %local, "Listening for AIS over UDP.");
-        udp.push(local);
-        handles.push(tokio::spawn(run_udp(socket, tx.clone(), stats.clone())));
+        service.udp.push(local);
+        service
+            .handles
+            .push(tokio::spawn(run_udp(socket, tx.clone(), stats.clone())));
     }
     for addr in &config.tcp {
-        handles.push(tokio::spawn(run_tcp(
+        service.handles.push(tokio::spawn(run_tcp(
             addr.clone(),
             config.backoff,
             tx.clone(),
@@ -265,16 +276,12 @@ pub async fn start(store: &Store, config: &AisConfig) -> anyhow::Result<AisServi
         )));
     }
     drop(tx);
-    handles.push(tokio::spawn(run_tracking(
+    service.handles.push(tokio::spawn(run_tracking(
         tracking,
         rx,
         config.tracking.silence_tick,
     )));
-    Ok(AisService {
-        stats,
-        udp,
-        handles,
-    })
+    Ok(service)
 }
 
 /// Runs the tracker over `input` until every feed has closed, checking silence every `tick`.

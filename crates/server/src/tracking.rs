@@ -33,7 +33,8 @@ use jianghai_core::reading::{Subject, SubjectKind};
 use jianghai_core::{Action, Actor, BizStep, Disposition, Event, Ident, Subjects, Vessel, Voyage};
 use jianghai_store::{
     AppendError, LockPassageRecord, PositionRecord, SectionTransitRecord, StateChangeRecord,
-    StaticRecord, Store, StoreError, TrackSnapshot, TrackingRecord, VoyagePlan, VoyageWindow,
+    StaticRecord, Store, StoreError, TrackSnapshot, TrackingRecord, VoyagePlan, VoyageScope,
+    VoyageWindow,
 };
 use jianghai_watch::Decision;
 use jianghai_watch::voyage::{AnomalyConfig, Observation, VoyageWatch};
@@ -362,7 +363,8 @@ pub struct Tracking {
     waterway: Arc<Waterway>,
     eta: EtaModel,
     config: TrackingConfig,
-    links: HashMap<u32, (Instant, Option<Vessel>)>,
+    links: HashMap<u32, Vessel>,
+    links_read: Option<Instant>,
     windows: HashMap<String, (Instant, Vec<VoyageWindow>)>,
     runs: HashMap<String, Run>,
     stats: Arc<Stats>,
@@ -394,6 +396,7 @@ impl Tracking {
             eta,
             config,
             links: HashMap::new(),
+            links_read: None,
             windows: HashMap::new(),
             runs: HashMap::new(),
             stats: Arc::new(Stats::default()),
@@ -541,19 +544,32 @@ impl Tracking {
         })
     }
 
-    /// The registered vessel of `mmsi`, cached for a while (found or not).
+    /// The registered vessel of `mmsi` (the first by id if several claim it). The MMSIs of all
+    /// registered vessels are read at most once per [`TrackingConfig::cache_for`], so a feed
+    /// full of other ships costs no query per message.
     async fn vessel(&mut self, mmsi: u32) -> Result<Option<Vessel>, StoreError> {
-        if let Some((t, v)) = self.links.get(&mmsi)
-            && t.elapsed() < self.config.cache_for
+        if self
+            .links_read
+            .is_none_or(|t| t.elapsed() >= self.config.cache_for)
         {
-            return Ok(v.clone());
+            let mut links = HashMap::new();
+            let mut after = String::new();
+            loop {
+                let page = self.store.vessels(&VoyageScope::All, &after, 500).await?;
+                for v in page.items {
+                    if let Some(m) = v.mmsi {
+                        links.entry(m).or_insert(v);
+                    }
+                }
+                match page.next {
+                    Some(next) => after = next,
+                    None => break,
+                }
+            }
+            self.links = links;
+            self.links_read = Some(Instant::now());
         }
-        let v = self.store.vessel_by_mmsi(mmsi).await?;
-        if self.links.len() > 100_000 {
-            self.links.clear();
-        }
-        self.links.insert(mmsi, (Instant::now(), v.clone()));
-        Ok(v)
+        Ok(self.links.get(&mmsi).cloned())
     }
 
     /// The voyage `vessel` was on at `at`, from its voyage windows (cached for a while).

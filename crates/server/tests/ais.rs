@@ -78,7 +78,8 @@ macro_rules! both_engines {
 both_engines!(
     feeds_over_tcp_and_udp,
     a_lock_wait_is_tracked_and_resumed_after_a_restart,
-    silence_is_raised_by_the_timer_while_the_voyage_is_under_way
+    silence_is_raised_by_the_timer_while_the_voyage_is_under_way,
+    unusable_reports_change_nothing
 );
 
 /// The ledger event `biz_step` (departing, arriving) of rv-0001 at `at`.
@@ -542,4 +543,96 @@ async fn silence_is_raised_by_the_timer_while_the_voyage_is_under_way(store: &St
         .expect("tick");
     assert_eq!(t.voyages(), 0);
     assert_eq!(silence(store).await, ["resolved"]);
+}
+
+/// A position report of the river vessel, as one sentence with a tag block timed `at`.
+fn report_line(lat: Option<f64>, lon: Option<f64>, at: DateTime<Utc>) -> String {
+    let line = jianghai_ais::encode(
+        &jianghai_ais::Message::Position(jianghai_ais::message::PositionReport {
+            msg_type: 1,
+            repeat: 0,
+            mmsi: MMSI,
+            status: NavigationStatus::UnderWayUsingEngine,
+            turn: None,
+            speed: Some(9.0),
+            accuracy: false,
+            lon,
+            lat,
+            course: None,
+            heading: None,
+            second: None,
+            maneuver: None,
+            raim: false,
+            radio: 0,
+        }),
+        &Default::default(),
+    )
+    .expect("encode")
+    .remove(0);
+    let body = format!("c:{}", at.timestamp());
+    format!(
+        "\\{body}*{:02X}\\{line}",
+        jianghai_ais::nmea::checksum(body.as_bytes())
+    )
+}
+
+/// Reports without a position, or timed an hour ahead of their reception, are refused with the
+/// reason and store nothing; an aid to navigation is not a ship.
+async fn unusable_reports_change_nothing(store: &Store) {
+    let now = Utc::now();
+    seed(store, now - chrono::Duration::hours(1)).await;
+    let mut t = Tracking::new(store.clone(), TrackingConfig::default())
+        .await
+        .expect("tracking");
+    let mut s = Source::new("test".into(), t.stats());
+    let mut handle = async |line: &str| {
+        let d = s.handle(Ok(line)).expect("decodes");
+        t.handle(&d, now).await.expect("handled")
+    };
+    let why = |h: Handled| match h {
+        Handled::Unusable { reason, .. } => reason,
+        other => panic!("unexpected {other:?}"),
+    };
+    let none = handle(&report_line(None, None, now)).await;
+    assert_eq!(why(none), "no position (not available)");
+    let ahead = handle(&report_line(
+        Some(30.5),
+        Some(114.3),
+        now + chrono::Duration::hours(1),
+    ))
+    .await;
+    assert!(why(ahead).contains("more than 5 min ahead"));
+    let aton = jianghai_ais::encode(
+        &jianghai_ais::Message::AidToNavigation(jianghai_ais::message::AidToNavigationReport {
+            repeat: 0,
+            mmsi: 994_131_001,
+            aid_type: 1,
+            name: jianghai_ais::AisText::new("BUOY").expect("text"),
+            accuracy: false,
+            lon: Some(114.3),
+            lat: Some(30.5),
+            dimensions: Default::default(),
+            epfd: 1,
+            second: None,
+            off_position: false,
+            regional: 0,
+            raim: false,
+            virtual_aid: false,
+            assigned: false,
+        }),
+        &Default::default(),
+    )
+    .expect("encode")
+    .remove(0);
+    assert_eq!(handle(&aton).await, Handled::NotAShip);
+    assert!(
+        store
+            .voyage_positions("rv-0001")
+            .await
+            .expect("read")
+            .is_empty()
+    );
+    assert!(store.voyage_track("rv-0001").await.expect("read").is_none());
+    let c = t.stats().counts();
+    assert_eq!((c.messages, c.ignored, c.positions), (3, 3, 0));
 }
