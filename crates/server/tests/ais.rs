@@ -79,7 +79,8 @@ both_engines!(
     feeds_over_tcp_and_udp,
     a_lock_wait_is_tracked_and_resumed_after_a_restart,
     silence_is_raised_by_the_timer_while_the_voyage_is_under_way,
-    unusable_reports_change_nothing
+    unusable_reports_change_nothing,
+    the_server_reads_its_feed_and_answers_over_http
 );
 
 /// The ledger event `biz_step` (departing, arriving) of rv-0001 at `at`.
@@ -635,4 +636,91 @@ async fn unusable_reports_change_nothing(store: &Store) {
     assert!(store.voyage_track("rv-0001").await.expect("read").is_none());
     let c = t.stats().counts();
     assert_eq!((c.messages, c.ignored, c.positions), (3, 3, 0));
+}
+
+/// `Config::ais` end to end: the server connects to the aggregator itself, and what the ship
+/// reported is on the HTTP API.
+async fn the_server_reads_its_feed_and_answers_over_http(store: &Store) {
+    let now = Utc::now();
+    seed(store, now - chrono::Duration::hours(2)).await;
+    jianghai_server::bootstrap::ensure_user(
+        store,
+        &id("chongqing-customs"),
+        "customs",
+        "customs-password",
+        jianghai_store::Role::Viewer,
+    )
+    .await
+    .expect("user");
+    let lines = render(&script(
+        now - chrono::Duration::minutes(30),
+        upper(500.0),
+        2,
+        vec![Leg::Sail {
+            to_km: upper(492.0),
+            kn: 9.0,
+        }],
+    ));
+    let aggregator = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let feed = aggregator.local_addr().expect("addr").to_string();
+    let body: String = lines.iter().map(|l| format!("{}\n", l.line)).collect();
+    let serving = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((mut s, _)) = aggregator.accept().await {
+            if s.write_all(body.as_bytes()).await.is_ok() {
+                held.push(s);
+            }
+        }
+    });
+    let config = jianghai_server::Config {
+        ais: AisConfig {
+            tcp: vec![feed],
+            ..AisConfig::default()
+        },
+        ..jianghai_server::Config::default()
+    };
+    let app = jianghai_server::Application::build(
+        "127.0.0.1:0",
+        jianghai_server::AppState::new(store.clone(), config),
+    )
+    .await
+    .expect("bind");
+    let base = format!("http://{}", app.local_addr().expect("addr"));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until(async {
+        let _ = stopped.await;
+    }));
+    let client = reqwest::Client::new();
+    let res = client
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&serde_json::json!({"username": "customs", "password": "customs-password"}))
+        .send()
+        .await
+        .expect("login");
+    let token = res.json::<serde_json::Value>().await.expect("json")["token"]
+        .as_str()
+        .expect("token")
+        .to_string();
+    let last = lines.last().expect("lines").at;
+    let track = eventually("the track on the API", async || {
+        let b: serde_json::Value = client
+            .get(format!("{base}/api/v1/voyages/rv-0001/tracking"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        (b["track"]["at"].as_str()? == jianghai_core::ledger::format_time(last)).then_some(b)
+    })
+    .await;
+    assert_eq!(track["track"]["state"], "under_way", "{track}");
+    let km = track["track"]["km"].as_f64().expect("km");
+    assert!((km - upper(492.0)).abs() < 1.0, "{track}");
+    let _ = stop.send(());
+    server.await.expect("joined").expect("served");
+    serving.abort();
 }
