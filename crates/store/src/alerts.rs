@@ -236,7 +236,7 @@ pub enum AlertScope {
 
 impl AlertScope {
     /// A predicate over `a` (the alerts table) whose one parameter is `$2`.
-    fn predicate(&self) -> String {
+    pub(crate) fn predicate(&self) -> String {
         let vehicles = |scope: VehicleScope| {
             format!(
                 "(a.subject_kind = 'vehicle' AND EXISTS (SELECT 1 FROM vehicles v \
@@ -268,7 +268,7 @@ impl AlertScope {
         }
     }
 
-    fn param(&self) -> &str {
+    pub(crate) fn param(&self) -> &str {
         match self {
             AlertScope::All => "",
             AlertScope::ExportedBy(o) | AlertScope::CarriedBy(o) | AlertScope::OperatedBy(o) => {

@@ -17,9 +17,11 @@ mod access;
 mod alerts;
 mod customs;
 mod error;
+pub mod ingest;
 mod ledger;
 mod loading;
 mod migrations;
+mod monitoring;
 mod registry;
 mod scoped;
 mod tally;
@@ -44,10 +46,15 @@ pub use alerts::{
 };
 pub use customs::{CustomsError, TransitLogEntry, TransitRecord};
 pub use error::{AppendError, OpenError, StoreError, VerifyError};
+pub use ingest::{Committed, IngestConfig, IngestError, Ingestor};
 pub use ledger::{MAX_BATCH, Receipt, Recorded, VehicleRecord};
 pub use loading::{
     DeckPlanRecord, LoadCompletion, LoadingError, LoadingScope, MAX_PLAN_CARS, NewRampScan,
     RampScanRecord, StowagePlanRecord,
+};
+pub use monitoring::{
+    DEFAULT_RETENTION_DAYS, IngestRow, Outcome, ROLLUP_RESOLUTIONS, Rollup, SensorRecord,
+    SensorScope, StoredReading, bucket,
 };
 pub use scoped::{OrgScope, ShipmentError, ShipmentScope, VehicleScope, VoyageScope};
 pub use tally::{

@@ -161,6 +161,55 @@ CREATE TABLE login_throttle (
 );
 "#;
 
+/// Version 4: monitoring. Sensors (keyed by device and sensor key) with what they watch
+/// (`subject_kind`, `subject_id` and its `owner`, named as on alerts, so the same scopes
+/// apply); raw readings keyed by (device, sensor, event time), so a duplicate is stored once
+/// (`{WITHOUT_ROWID}` on SQLite keeps them in key order, with no second b-tree); rollups per
+/// minute and hour with min, max, sum and count; retention in days per organisation.
+const MONITORING: &str = r#"
+CREATE TABLE sensors (
+    device       TEXT NOT NULL REFERENCES devices(id),
+    sensor       TEXT NOT NULL,
+    organisation TEXT NOT NULL REFERENCES organisations(id),
+    measurement  TEXT NOT NULL,
+    unit         TEXT NOT NULL,
+    subject_kind TEXT NOT NULL,
+    subject_id   TEXT NOT NULL,
+    owner        TEXT NOT NULL,
+    name         TEXT NOT NULL,
+    created_at   TEXT NOT NULL,
+    updated_at   TEXT NOT NULL,
+    PRIMARY KEY (device, sensor)
+);
+CREATE INDEX sensors_by_subject ON sensors(subject_kind, subject_id);
+CREATE INDEX sensors_by_organisation ON sensors(organisation);
+CREATE TABLE readings (
+    device TEXT NOT NULL,
+    sensor TEXT NOT NULL,
+    at     TEXT NOT NULL,
+    value  DOUBLE PRECISION NOT NULL,
+    unit   TEXT NOT NULL,
+    lat    DOUBLE PRECISION,
+    lon    DOUBLE PRECISION,
+    PRIMARY KEY (device, sensor, at)
+){WITHOUT_ROWID};
+CREATE TABLE reading_rollups (
+    device     TEXT NOT NULL,
+    sensor     TEXT NOT NULL,
+    resolution BIGINT NOT NULL CHECK (resolution IN (60, 3600)),
+    bucket     TEXT NOT NULL,
+    min        DOUBLE PRECISION NOT NULL,
+    max        DOUBLE PRECISION NOT NULL,
+    sum        DOUBLE PRECISION NOT NULL,
+    count      BIGINT NOT NULL,
+    PRIMARY KEY (device, sensor, resolution, bucket)
+){WITHOUT_ROWID};
+CREATE TABLE reading_retention (
+    organisation TEXT PRIMARY KEY REFERENCES organisations(id),
+    days         BIGINT NOT NULL
+);
+"#;
+
 /// Version 8: alerts. One open alert per (rule, subject) is a partial unique index, which both
 /// engines enforce against concurrent writers; `owner` is what the subject belongs to (the
 /// vessel of a deck), for scoping. The alert log (`alert_events`) numbers every change from a
@@ -635,6 +684,11 @@ pub fn sqlite() -> Migrator {
         migration(1, "ledger and registry", format!("{COMMON}{SQLITE_GUARDS}")),
         migration(2, "access", ACCESS.to_string()),
         migration(3, "access links", links_sqlite()),
+        migration(
+            4,
+            "monitoring",
+            MONITORING.replace("{WITHOUT_ROWID}", " WITHOUT ROWID"),
+        ),
         migration(5, "tally", TALLY.replace("{BLOB}", "BLOB")),
         migration(6, "loading", LOADING.to_string()),
         migration(7, "vessels", VESSELS.to_string()),
@@ -653,6 +707,7 @@ pub fn postgres() -> Migrator {
         ),
         migration(2, "access", ACCESS.to_string()),
         migration(3, "access links", links_postgres()),
+        migration(4, "monitoring", MONITORING.replace("{WITHOUT_ROWID}", "")),
         migration(5, "tally", TALLY.replace("{BLOB}", "BYTEA")),
         migration(6, "loading", LOADING.to_string()),
         migration(7, "vessels", VESSELS.to_string()),

@@ -1,0 +1,335 @@
+//! Group commit for readings: many submitters (HTTP requests, MQTT messages) hand their
+//! readings to one bounded queue; a single writer takes everything waiting (up to a batch
+//! size), stores it in one transaction ([`Store::store_readings`]) and only then answers each
+//! submitter with the outcome of its own readings. One fsync covers many requests, and no
+//! submitter is told "stored" before the commit.
+//!
+//! The queue is bounded in readings, not requests. [`Ingestor::submit`] refuses at once when
+//! it is full ([`IngestError::Overloaded`]: HTTP answers 503 with `Retry-After`);
+//! [`Ingestor::submit_waiting`] waits for room instead (MQTT withholds its PUBACK meanwhile).
+//! Either way nothing is acknowledged that is not durable, and nothing acknowledged is lost.
+//!
+//! Every committed batch of newly stored readings (duplicates left out) is published on a
+//! broadcast channel ([`Ingestor::subscribe`]) for the watch engine.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError, broadcast, mpsc, oneshot};
+
+use crate::monitoring::{IngestRow, Outcome};
+use crate::{Store, StoreError};
+
+/// Knobs of the group commit.
+#[derive(Debug, Clone, Copy)]
+pub struct IngestConfig {
+    /// Readings that may wait for the writer (in the queue or in the transaction being
+    /// written) before submitters are turned away.
+    pub capacity: usize,
+    /// Readings the writer puts in one transaction, at most (a single larger submission is
+    /// written whole).
+    pub max_batch: usize,
+    /// Committed batches the broadcast keeps for slow subscribers.
+    pub broadcast: usize,
+}
+
+impl Default for IngestConfig {
+    fn default() -> IngestConfig {
+        IngestConfig {
+            capacity: 200_000,
+            max_batch: 20_000,
+            broadcast: 1_024,
+        }
+    }
+}
+
+/// Why a submission was not stored. Nothing of it was written.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum IngestError {
+    #[error("the ingestion queue is full ({capacity} readings waiting); retry in {retry_after:?}")]
+    Overloaded {
+        capacity: usize,
+        retry_after: Duration,
+    },
+    #[error("{count} readings in one submission; at most {max} are accepted")]
+    TooLarge { count: usize, max: usize },
+    #[error("the ingestion writer has stopped")]
+    Closed,
+    /// The transaction failed (the store is unreachable, the disk is full, …); retry later.
+    #[error("the readings could not be stored: {0}")]
+    Failed(Arc<StoreError>),
+}
+
+/// Readings newly stored by one committed transaction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Committed {
+    pub readings: Vec<IngestRow>,
+}
+
+struct Job {
+    rows: Vec<IngestRow>,
+    reply: oneshot::Sender<Result<Vec<Outcome>, Arc<StoreError>>>,
+    _permit: OwnedSemaphorePermit,
+}
+
+/// The group-commit queue. Clones share it; the writer stops when the last clone is dropped
+/// (after writing what is queued).
+#[derive(Clone)]
+pub struct Ingestor {
+    jobs: mpsc::UnboundedSender<Job>,
+    room: Arc<Semaphore>,
+    committed: broadcast::Sender<Arc<Committed>>,
+    config: IngestConfig,
+}
+
+impl std::fmt::Debug for Ingestor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ingestor")
+            .field("config", &self.config)
+            .field("room", &self.room.available_permits())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Ingestor {
+    /// Starts the writer task on the current tokio runtime.
+    pub fn start(store: Store, config: IngestConfig) -> Ingestor {
+        let (jobs, rx) = mpsc::unbounded_channel();
+        let (committed, _) = broadcast::channel(config.broadcast.max(1));
+        tokio::spawn(write(store, rx, committed.clone(), config.max_batch.max(1)));
+        Ingestor {
+            jobs,
+            room: Arc::new(Semaphore::new(config.capacity.max(1))),
+            committed,
+            config,
+        }
+    }
+
+    /// Every committed batch of newly stored readings, from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Committed>> {
+        self.committed.subscribe()
+    }
+
+    /// Readings waiting for the writer now.
+    pub fn queued(&self) -> usize {
+        self.config
+            .capacity
+            .saturating_sub(self.room.available_permits())
+    }
+
+    /// Stores `rows` with the next group commit and returns, per row, whether it was stored
+    /// or a duplicate — after the commit. Refuses at once when the queue is full.
+    pub async fn submit(&self, rows: Vec<IngestRow>) -> Result<Vec<Outcome>, IngestError> {
+        let n = self.check(&rows)?;
+        let permit = match self.room.clone().try_acquire_many_owned(n) {
+            Ok(p) => p,
+            Err(TryAcquireError::NoPermits) => {
+                return Err(IngestError::Overloaded {
+                    capacity: self.config.capacity,
+                    retry_after: Duration::from_secs(1),
+                });
+            }
+            Err(TryAcquireError::Closed) => return Err(IngestError::Closed),
+        };
+        self.enqueue(rows, permit).await
+    }
+
+    /// Like [`Ingestor::submit`], but waits for room in the queue instead of refusing.
+    pub async fn submit_waiting(&self, rows: Vec<IngestRow>) -> Result<Vec<Outcome>, IngestError> {
+        let n = self.check(&rows)?;
+        let permit = self
+            .room
+            .clone()
+            .acquire_many_owned(n)
+            .await
+            .map_err(|_| IngestError::Closed)?;
+        self.enqueue(rows, permit).await
+    }
+
+    fn check(&self, rows: &[IngestRow]) -> Result<u32, IngestError> {
+        let max = self.config.capacity;
+        if rows.len() > max {
+            return Err(IngestError::TooLarge {
+                count: rows.len(),
+                max,
+            });
+        }
+        u32::try_from(rows.len()).map_err(|_| IngestError::TooLarge {
+            count: rows.len(),
+            max,
+        })
+    }
+
+    async fn enqueue(
+        &self,
+        rows: Vec<IngestRow>,
+        permit: OwnedSemaphorePermit,
+    ) -> Result<Vec<Outcome>, IngestError> {
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (reply, answer) = oneshot::channel();
+        self.jobs
+            .send(Job {
+                rows,
+                reply,
+                _permit: permit,
+            })
+            .map_err(|_| IngestError::Closed)?;
+        match answer.await {
+            Ok(Ok(outcomes)) => Ok(outcomes),
+            Ok(Err(e)) => Err(IngestError::Failed(e)),
+            Err(_) => Err(IngestError::Closed),
+        }
+    }
+}
+
+/// The writer: takes every job waiting (up to `max_batch` readings), writes them in one
+/// transaction, answers each job, publishes what was new.
+async fn write(
+    store: Store,
+    mut jobs: mpsc::UnboundedReceiver<Job>,
+    committed: broadcast::Sender<Arc<Committed>>,
+    max_batch: usize,
+) {
+    let mut pending: Option<Job> = None;
+    loop {
+        let first = match pending.take() {
+            Some(j) => j,
+            None => match jobs.recv().await {
+                Some(j) => j,
+                None => return,
+            },
+        };
+        let mut batch = vec![first];
+        let mut n = batch[0].rows.len();
+        while n < max_batch {
+            match jobs.try_recv() {
+                Ok(j) if n + j.rows.len() > max_batch => {
+                    pending = Some(j);
+                    break;
+                }
+                Ok(j) => {
+                    n += j.rows.len();
+                    batch.push(j);
+                }
+                Err(_) => break,
+            }
+        }
+        let lens: Vec<usize> = batch.iter().map(|j| j.rows.len()).collect();
+        let mut rows: Vec<IngestRow> = Vec::with_capacity(n);
+        for j in &mut batch {
+            rows.append(&mut j.rows);
+        }
+        match store.store_readings(&rows).await {
+            Ok(outcomes) => {
+                let mut new = Vec::new();
+                let mut rows = rows.into_iter();
+                let mut outcomes = outcomes.into_iter();
+                for (job, len) in batch.into_iter().zip(lens) {
+                    let mine: Vec<Outcome> = outcomes.by_ref().take(len).collect();
+                    for (row, o) in rows.by_ref().take(len).zip(&mine) {
+                        if *o == Outcome::Stored {
+                            new.push(row);
+                        }
+                    }
+                    // A submitter that gave up (dropped its request) is not an error: its
+                    // readings are stored all the same.
+                    let _ = job.reply.send(Ok(mine));
+                }
+                if !new.is_empty() {
+                    // No subscriber is not an error either.
+                    let _ = committed.send(Arc::new(Committed { readings: new }));
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, readings = rows.len(), "Cannot store a batch of readings; its submitters are told to retry.");
+                let e = Arc::new(e);
+                for job in batch {
+                    let _ = job.reply.send(Err(e.clone()));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Utc;
+    use jianghai_core::Ident;
+    use jianghai_core::reading::{MeasurementType, Reading, Subject, Unit};
+
+    fn rows(sensor: &str, n: usize) -> Vec<IngestRow> {
+        let now = Utc::now();
+        (0..n)
+            .map(|i| IngestRow {
+                reading: Reading::new(
+                    Ident::parse("dev-1").expect("ident"),
+                    sensor,
+                    MeasurementType::Temperature,
+                    20.0,
+                    Unit::Celsius,
+                    now - chrono::Duration::seconds(i as i64),
+                    None,
+                    now,
+                )
+                .expect("reading"),
+                organisation: Ident::parse("org-1").expect("ident"),
+                subject: Subject::parse("facility:yard").expect("subject"),
+            })
+            .collect()
+    }
+
+    /// While the writer is stuck (the store's write lock held elsewhere), the queue fills:
+    /// `submit` is refused with Overloaded, `submit_waiting` waits, and both earlier and
+    /// waiting submissions are stored once the writer can go on.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_full_queue_refuses_or_waits_and_loses_nothing() {
+        let store = Store::open("sqlite::memory:").await.expect("open");
+        let ingestor = Ingestor::start(
+            store.clone(),
+            IngestConfig {
+                capacity: 4,
+                max_batch: 100,
+                broadcast: 8,
+            },
+        );
+        let held = store.write_lock.clone().lock_owned().await;
+        let first = tokio::spawn({
+            let i = ingestor.clone();
+            async move { i.submit(rows("a", 3)).await }
+        });
+        while ingestor.queued() < 3 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        match ingestor.submit(rows("b", 2)).await {
+            Err(IngestError::Overloaded { retry_after, .. }) => {
+                assert!(retry_after >= Duration::from_secs(1))
+            }
+            other => panic!("expected Overloaded, got {other:?}"),
+        }
+        let waiting = tokio::spawn({
+            let i = ingestor.clone();
+            async move { i.submit_waiting(rows("c", 2)).await }
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!waiting.is_finished(), "it waits for room");
+        drop(held);
+        let first = first.await.expect("join").expect("stored");
+        let waiting = waiting.await.expect("join").expect("stored");
+        assert_eq!(first, vec![Outcome::Stored; 3]);
+        assert_eq!(waiting, vec![Outcome::Stored; 2]);
+        let far = Utc::now() + chrono::Duration::hours(1);
+        let past = Utc::now() - chrono::Duration::hours(1);
+        for (sensor, n) in [("a", 3), ("b", 0), ("c", 2)] {
+            let page = store
+                .readings("dev-1", sensor, past, far, "", 10)
+                .await
+                .expect("read");
+            assert_eq!(page.items.len(), n, "{sensor}");
+        }
+        assert_eq!(ingestor.queued(), 0);
+    }
+}

@@ -1,0 +1,484 @@
+//! Monitoring (migration 4) on both engines: sensors and their attachment, readings stored
+//! once with rollups kept current, scoped sensor reads, retention, transit windows and the
+//! group commit under concurrent submitters.
+
+mod common;
+
+use chrono::{DateTime, Duration, Utc};
+use common::*;
+use jianghai_core::Step;
+use jianghai_core::ledger::format_time;
+use jianghai_core::reading::{MeasurementType, Reading, Subject, Unit};
+use jianghai_store::{
+    AlertScope, DeviceKind, DeviceRecord, IngestConfig, IngestRow, Ingestor, Outcome, SensorRecord,
+    SensorScope, Store, StoreError, TokenOwner, TokenRecord,
+};
+use uuid::Uuid;
+
+macro_rules! conformance {
+    ($($case:ident),* $(,)?) => {
+        $(
+            mod $case {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    let fresh = super::common::sqlite().await;
+                    super::$case(&fresh.store).await;
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    let fresh = super::common::postgres().await;
+                    super::$case(&fresh.store).await;
+                }
+            }
+        )*
+    };
+}
+
+conformance!(
+    sensors_are_registered_attached_and_scoped,
+    readings_are_stored_once_with_rollups,
+    retention_deletes_what_is_older_than_the_organisations_retention,
+    transit_windows_follow_the_ledger,
+    group_commit_answers_every_submitter_after_the_commit,
+);
+
+async fn device(store: &Store, device: &str, org: &str) {
+    let d = DeviceRecord {
+        id: id(device),
+        organisation: id(org),
+        kind: DeviceKind::Sensor,
+        name: device.into(),
+        created_at: format_time(now()),
+        disabled_at: None,
+    };
+    let cred = TokenRecord {
+        id: Uuid::new_v4(),
+        secret_hash: format!("hash-{device}"),
+        owner: TokenOwner::Device(d.id.clone()),
+        name: "credential".into(),
+        created_at: format_time(now()),
+        expires_at: None,
+        revoked_at: None,
+    };
+    store.create_device(&d, &cred).await.expect("device");
+}
+
+fn sensor(device: &str, key: &str, org: &str, m: MeasurementType, subject: &str) -> SensorRecord {
+    SensorRecord {
+        device: id(device),
+        sensor: key.into(),
+        organisation: id(org),
+        measurement: m,
+        unit: m.canonical_unit(),
+        subject: Subject::parse(subject).expect("subject"),
+        name: key.into(),
+        created_at: format_time(now()),
+        updated_at: format_time(now()),
+    }
+}
+
+fn t(minutes: f64) -> DateTime<Utc> {
+    now() - Duration::hours(1) + Duration::milliseconds((minutes * 60_000.0) as i64)
+}
+
+fn row(device: &str, key: &str, minutes: f64, value: f64) -> IngestRow {
+    IngestRow {
+        reading: Reading::new(
+            id(device),
+            key,
+            MeasurementType::Temperature,
+            value,
+            Unit::Celsius,
+            t(minutes),
+            None,
+            now(),
+        )
+        .expect("reading"),
+        organisation: id("minsheng-shipping"),
+        subject: Subject::parse("deck:minsheng-8/D3").expect("subject"),
+    }
+}
+
+fn scope(s: AlertScope) -> SensorScope {
+    SensorScope(s)
+}
+
+async fn sensors_are_registered_attached_and_scoped(store: &Store) {
+    seed(store).await;
+    drive(store, &[vin(1)], &[Step::Register], 1).await;
+    device(store, "deck-env-1", "minsheng-shipping").await;
+    device(store, "yard-env-1", "guoyuan-port").await;
+    let deck = sensor(
+        "deck-env-1",
+        "air",
+        "minsheng-shipping",
+        MeasurementType::Temperature,
+        "deck:minsheng-8/D3",
+    );
+    store.register_sensor(&deck).await.expect("register");
+    assert!(matches!(
+        store.register_sensor(&deck).await,
+        Err(StoreError::Exists { .. })
+    ));
+    // A subject that names nothing registered, and a device of another organisation.
+    let ghost = sensor(
+        "deck-env-1",
+        "rh",
+        "minsheng-shipping",
+        MeasurementType::RelativeHumidity,
+        "deck:no-such-ship/D1",
+    );
+    assert!(matches!(
+        store.register_sensor(&ghost).await,
+        Err(StoreError::Missing {
+            what: "subject",
+            ..
+        })
+    ));
+    let foreign = sensor(
+        "yard-env-1",
+        "air",
+        "minsheng-shipping",
+        MeasurementType::Temperature,
+        "deck:minsheng-8/D3",
+    );
+    assert!(matches!(
+        store.register_sensor(&foreign).await,
+        Err(StoreError::Missing { what: "device", .. })
+    ));
+
+    // Who sees the deck sensor: its carrier, customs; not the exporter, not the port.
+    let carrier = scope(AlertScope::CarriedBy(id("minsheng-shipping")));
+    let exporter = scope(AlertScope::ExportedBy(id("changan-export")));
+    let port = scope(AlertScope::OperatedBy(id("guoyuan-port")));
+    let all = scope(AlertScope::All);
+    let sees = |s: SensorScope| async move {
+        store
+            .sensor_in(&s, "deck-env-1", "air")
+            .await
+            .expect("read")
+            .is_some()
+    };
+    assert!(sees(carrier.clone()).await);
+    assert!(sees(all.clone()).await);
+    assert!(!sees(exporter.clone()).await);
+    assert!(!sees(port.clone()).await);
+
+    // Attached to the exporter's car, the exporter sees it too (and the carrier, its owner).
+    let car = Subject::parse(&format!("vehicle:{}", vin(1))).expect("subject");
+    assert!(
+        store
+            .attach_sensor(&id("deck-env-1"), "air", &car, now())
+            .await
+            .expect("attach")
+    );
+    assert!(sees(exporter.clone()).await);
+    assert!(sees(carrier.clone()).await);
+    assert!(!sees(port.clone()).await);
+    assert!(
+        !store
+            .attach_sensor(&id("deck-env-1"), "nope", &car, now())
+            .await
+            .expect("attach")
+    );
+    // What a party may attach to: the exporter its cars, the carrier its decks.
+    let d3 = Subject::parse("deck:minsheng-8/D3").expect("subject");
+    let yard = Subject::parse("facility:guoyuan-yard").expect("subject");
+    assert!(store.subject_in(&exporter.0, &car).await.expect("read"));
+    assert!(!store.subject_in(&exporter.0, &d3).await.expect("read"));
+    assert!(store.subject_in(&carrier.0, &d3).await.expect("read"));
+    assert!(!store.subject_in(&carrier.0, &yard).await.expect("read"));
+    assert!(store.subject_in(&port.0, &yard).await.expect("read"));
+    assert!(store.subject_in(&all.0, &yard).await.expect("read"));
+
+    // Listings: scoped, paged, filtered by subject.
+    store
+        .register_sensor(&sensor(
+            "deck-env-1",
+            "rh",
+            "minsheng-shipping",
+            MeasurementType::RelativeHumidity,
+            "deck:minsheng-8/D3",
+        ))
+        .await
+        .expect("register");
+    store
+        .register_sensor(&sensor(
+            "yard-env-1",
+            "air",
+            "guoyuan-port",
+            MeasurementType::Temperature,
+            "facility:guoyuan-yard",
+        ))
+        .await
+        .expect("register");
+    let p1 = store.sensors(&all, None, "", 2).await.expect("list");
+    assert_eq!(p1.items.len(), 2);
+    let next = p1.next.expect("a second page");
+    let p2 = store.sensors(&all, None, &next, 2).await.expect("list");
+    let keys: Vec<String> = p1
+        .items
+        .iter()
+        .chain(&p2.items)
+        .map(|s| format!("{}/{}", s.device, s.sensor))
+        .collect();
+    assert_eq!(keys, ["deck-env-1/air", "deck-env-1/rh", "yard-env-1/air"]);
+    let mine = store.sensors(&port, None, "", 50).await.expect("list");
+    assert_eq!(mine.items.len(), 1);
+    assert_eq!(mine.items[0].subject, yard);
+    let on_d3 = store.sensors(&all, Some(&d3), "", 50).await.expect("list");
+    assert_eq!(on_d3.items.len(), 1);
+    assert_eq!(on_d3.items[0].sensor, "rh");
+    assert_eq!(
+        store
+            .sensors_of_device("deck-env-1")
+            .await
+            .expect("read")
+            .len(),
+        2
+    );
+}
+
+async fn readings_are_stored_once_with_rollups(store: &Store) {
+    let rows = vec![
+        row("deck-env-1", "air", 0.0, 30.0),
+        row("deck-env-1", "air", 0.5, 34.0),
+        // The same key twice in one batch: stored once.
+        row("deck-env-1", "air", 0.5, 99.0),
+        row("deck-env-1", "air", 1.25, 40.0),
+        row("deck-env-1", "rh", 0.0, 50.0),
+    ];
+    let out = store.store_readings(&rows).await.expect("store");
+    use Outcome::*;
+    assert_eq!(out, vec![Stored, Stored, Duplicate, Stored, Stored]);
+    // Again, plus one late reading in the first minute: only that one is new.
+    let mut again = rows.clone();
+    again.push(row("deck-env-1", "air", 0.75, 20.0));
+    let out = store.store_readings(&again).await.expect("store");
+    assert_eq!(
+        out,
+        vec![
+            Duplicate, Duplicate, Duplicate, Duplicate, Duplicate, Stored
+        ]
+    );
+
+    let page = store
+        .readings("deck-env-1", "air", t(0.0), t(60.0), "", 2)
+        .await
+        .expect("read");
+    let values: Vec<f64> = page.items.iter().map(|r| r.value).collect();
+    assert_eq!(values, vec![30.0, 34.0], "the first of a duplicate stays");
+    let rest = store
+        .readings(
+            "deck-env-1",
+            "air",
+            t(0.0),
+            t(60.0),
+            page.next.as_deref().expect("next"),
+            10,
+        )
+        .await
+        .expect("read");
+    let values: Vec<f64> = rest.items.iter().map(|r| r.value).collect();
+    assert_eq!(values, vec![20.0, 40.0]);
+    assert_eq!(rest.next, None);
+
+    let minutes = store
+        .rollups("deck-env-1", "air", 60, t(0.0), t(60.0), 100)
+        .await
+        .expect("rollups");
+    let got: Vec<(f64, f64, f64, i64)> = minutes
+        .iter()
+        .map(|r| (r.min, r.max, r.mean, r.count))
+        .collect();
+    // t(0) is a whole minute: [30, 34, 20] and [40].
+    assert_eq!(got, vec![(20.0, 34.0, 28.0, 3), (40.0, 40.0, 40.0, 1)]);
+    let hours = store
+        .rollups("deck-env-1", "air", 3600, t(0.0), t(60.0), 100)
+        .await
+        .expect("rollups");
+    let total: i64 = hours.iter().map(|r| r.count).sum();
+    assert_eq!(total, 4);
+    assert_eq!(hours.iter().map(|r| r.max).fold(f64::MIN, f64::max), 40.0);
+}
+
+async fn retention_deletes_what_is_older_than_the_organisations_retention(store: &Store) {
+    seed(store).await;
+    device(store, "deck-env-1", "minsheng-shipping").await;
+    device(store, "yard-env-1", "guoyuan-port").await;
+    store
+        .register_sensor(&sensor(
+            "deck-env-1",
+            "air",
+            "minsheng-shipping",
+            MeasurementType::Temperature,
+            "deck:minsheng-8/D3",
+        ))
+        .await
+        .expect("register");
+    store
+        .register_sensor(&sensor(
+            "yard-env-1",
+            "air",
+            "guoyuan-port",
+            MeasurementType::Temperature,
+            "facility:guoyuan-yard",
+        ))
+        .await
+        .expect("register");
+    assert_eq!(
+        store
+            .retention(&id("minsheng-shipping"))
+            .await
+            .expect("read"),
+        jianghai_store::DEFAULT_RETENTION_DAYS
+    );
+    store
+        .set_retention(&id("minsheng-shipping"), 7)
+        .await
+        .expect("set");
+    assert_eq!(
+        store
+            .retention(&id("minsheng-shipping"))
+            .await
+            .expect("read"),
+        7
+    );
+    assert!(matches!(
+        store.set_retention(&id("minsheng-shipping"), 0).await,
+        Err(StoreError::Invalid(_))
+    ));
+    let days = |d: i64| -(d as f64) * 24.0 * 60.0 + 60.0;
+    let rows: Vec<IngestRow> = [10, 8, 6, 1]
+        .into_iter()
+        .flat_map(|d| {
+            [
+                row("deck-env-1", "air", days(d), 30.0),
+                row("yard-env-1", "air", days(d), 30.0),
+            ]
+        })
+        .collect();
+    store.store_readings(&rows).await.expect("store");
+    let deleted = store.prune_readings(now()).await.expect("prune");
+    assert_eq!(deleted, 2, "the carrier's 10- and 8-day-old readings");
+    let left = |device: &'static str| async move {
+        store
+            .readings(device, "air", t(days(30)), t(60.0), "", 100)
+            .await
+            .expect("read")
+            .items
+            .len()
+    };
+    assert_eq!(left("deck-env-1").await, 2);
+    assert_eq!(left("yard-env-1").await, 4, "the port keeps 90 days");
+    // Minute rollups go with the raw readings; hour rollups stay.
+    let minutes = store
+        .rollups("deck-env-1", "air", 60, t(days(30)), t(60.0), 100)
+        .await
+        .expect("rollups");
+    assert_eq!(minutes.len(), 2);
+    let hours = store
+        .rollups("deck-env-1", "air", 3600, t(days(30)), t(60.0), 100)
+        .await
+        .expect("rollups");
+    assert_eq!(hours.len(), 4);
+    assert_eq!(store.prune_readings(now()).await.expect("prune"), 0);
+}
+
+async fn transit_windows_follow_the_ledger(store: &Store) {
+    seed(store).await;
+    let deck = Subject::parse("deck:minsheng-8/D3").expect("subject");
+    let car = Subject::parse(&format!("vehicle:{}", vin(1))).expect("subject");
+    let yard = Subject::parse("facility:guoyuan-yard").expect("subject");
+    assert!(store.transit_windows(&deck).await.expect("read").is_empty());
+    // Register … load, depart (minute 50), arrive (minute 60).
+    drive(store, &[vin(1)], &jianghai_core_chain()[..7], 1).await;
+    for s in [&deck, &car] {
+        let w = store.transit_windows(s).await.expect("read");
+        assert_eq!(w.len(), 1, "{s}");
+        assert_eq!(w[0].voyage, id("v2025-001"));
+        assert_eq!(w[0].departed, at_minutes(50).with_timezone(&Utc));
+        assert_eq!(w[0].arrived, Some(at_minutes(60).with_timezone(&Utc)));
+    }
+    let voyage = Subject::parse("voyage:v2025-001").expect("subject");
+    assert_eq!(store.transit_windows(&voyage).await.expect("read").len(), 1);
+    assert!(store.transit_windows(&yard).await.expect("read").is_empty());
+    let stranger = Subject::parse(&format!("vehicle:{}", vin(2))).expect("subject");
+    assert!(
+        store
+            .transit_windows(&stranger)
+            .await
+            .expect("read")
+            .is_empty()
+    );
+}
+
+fn jianghai_core_chain() -> [Step; 10] {
+    CHAIN
+}
+
+async fn group_commit_answers_every_submitter_after_the_commit(store: &Store) {
+    let ingestor = Ingestor::start(
+        store.clone(),
+        IngestConfig {
+            capacity: 10_000,
+            max_batch: 500,
+            broadcast: 64,
+        },
+    );
+    let mut committed = ingestor.subscribe();
+    // 20 submitters × 100 readings, every other one sending its first ten again.
+    let mut tasks = Vec::new();
+    for s in 0..20 {
+        let ingestor = ingestor.clone();
+        tasks.push(tokio::spawn(async move {
+            let key = format!("s{s}");
+            let mut rows: Vec<IngestRow> = (0..100)
+                .map(|i| row("deck-env-1", &key, f64::from(i) / 10.0, 25.0))
+                .collect();
+            if s % 2 == 0 {
+                rows.extend_from_within(..10);
+            }
+            ingestor.submit(rows).await
+        }));
+    }
+    let mut stored = 0;
+    let mut duplicates = 0;
+    for t in tasks {
+        let out = t.await.expect("join").expect("submit");
+        stored += out.iter().filter(|o| **o == Outcome::Stored).count();
+        duplicates += out.iter().filter(|o| **o == Outcome::Duplicate).count();
+    }
+    assert_eq!((stored, duplicates), (2_000, 100));
+    // Everything acknowledged is there, and was published once.
+    let mut n = 0;
+    while n < 2_000 {
+        let batch = tokio::time::timeout(std::time::Duration::from_secs(10), committed.recv())
+            .await
+            .expect("a committed batch")
+            .expect("recv");
+        n += batch.readings.len();
+    }
+    assert_eq!(n, 2_000);
+    for s in 0..20 {
+        let page = store
+            .readings("deck-env-1", &format!("s{s}"), t(0.0), t(60.0), "", 500)
+            .await
+            .expect("read");
+        assert_eq!(page.items.len(), 100);
+    }
+    // Resubmitting is answered "duplicate", and nothing is published.
+    let out = ingestor
+        .submit(vec![row("deck-env-1", "s0", 0.0, 25.0)])
+        .await
+        .expect("submit");
+    assert_eq!(out, vec![Outcome::Duplicate]);
+    // A submission larger than the whole queue is refused outright.
+    let big: Vec<IngestRow> = (0..10_001)
+        .map(|i| row("deck-env-1", "big", f64::from(i) / 1000.0, 1.0))
+        .collect();
+    assert!(matches!(
+        ingestor.submit(big).await,
+        Err(jianghai_store::IngestError::TooLarge { .. })
+    ));
+}
