@@ -59,18 +59,24 @@ impl WatchInput {
     }
 }
 
-/// Forwards every batch of a broadcast channel (e.g. the ingestion hub's) to the engine,
-/// mapped to observations, until either side closes. A lagging forwarder logs what it missed.
-pub fn forward<T: Clone + Send + 'static>(
+/// Forwards every batch of a broadcast channel (the ingestion queue's committed batches) to
+/// the engine, mapped to observations, until either side closes. A lagging forwarder logs what
+/// it missed.
+pub fn forward<T, F, Fut>(
     mut from: broadcast::Receiver<T>,
     to: WatchInput,
-    map: impl Fn(T) -> Vec<Observation> + Send + 'static,
-) -> JoinHandle<()> {
+    mut map: F,
+) -> JoinHandle<()>
+where
+    T: Clone + Send + 'static,
+    F: FnMut(T) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = Vec<Observation>> + Send,
+{
     tokio::spawn(async move {
         loop {
             match from.recv().await {
                 Ok(batch) => {
-                    if !to.send(map(batch)).await {
+                    if !to.send(map(batch).await).await {
                         return;
                     }
                 }

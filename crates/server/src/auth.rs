@@ -175,6 +175,47 @@ impl FromRequestParts<AppState> for Principal {
     }
 }
 
+/// The device behind a request to `POST /api/v1/readings`: a device credential, whose device
+/// is enabled. A user token is refused (403): people do not submit readings.
+#[derive(Debug, Clone)]
+pub struct DeviceCaller(pub crate::ingest::DeviceAuth);
+
+impl FromRequestParts<AppState> for DeviceCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        use crate::ingest::Refusal;
+        let secret = bearer_secret(parts)?;
+        let dev = match state.intake.device(secret).await? {
+            Ok(d) => d,
+            Err(Refusal::NotADevice) => {
+                return Err(ApiError::forbidden(Refusal::NotADevice.reason()));
+            }
+            Err(r) => {
+                let slug = match r {
+                    Refusal::Revoked => "token-revoked",
+                    Refusal::Expired => "token-expired",
+                    Refusal::DeviceDisabled => "device-disabled",
+                    _ => "invalid-token",
+                };
+                return Err(ApiError::unauthorized(slug, r.reason()));
+            }
+        };
+        if let Some(slot) = parts.extensions.get::<AuditSlot>() {
+            slot.set(
+                Some(dev.organisation.id.to_string()),
+                format!("device:{}", dev.device.id),
+            );
+        }
+        // Devices share the per-token limiter with users.
+        state.limiter.check(dev.token)?;
+        Ok(DeviceCaller(dev))
+    }
+}
+
 /// A token bucket per API token, in memory (per node).
 #[derive(Debug, Clone)]
 pub struct RateLimiter {

@@ -12,6 +12,8 @@
 //! - Alerts ([`api::alerts`]) are pushed live over Server-Sent Events and to signed webhooks
 //!   ([`webhooks`]); [`alerting`] holds the workers (escalation, webhook dispatch) that
 //!   [`Application::run_until`] runs beside the server.
+//! - Readings come in over HTTP (`POST /api/v1/readings`) and MQTT ([`ingest::mqtt`]), are
+//!   stored by one group-commit queue ([`ingest`]) and, once durable, go to the watch engine.
 
 pub mod alerting;
 pub mod api;
@@ -20,6 +22,7 @@ pub mod auth;
 pub mod bootstrap;
 pub mod extract;
 pub mod feeds;
+pub mod ingest;
 pub mod policy;
 pub mod problem;
 pub mod tracking;
@@ -54,6 +57,12 @@ pub struct Config {
     pub alerts: alerting::AlertsConfig,
     /// AIS feeds and vessel tracking ([`feeds`]); none by default.
     pub ais: feeds::AisConfig,
+    /// The group commit of readings.
+    pub ingest: jianghai_store::IngestConfig,
+    /// How often raw readings older than their organisation's retention are deleted.
+    pub retention_every: std::time::Duration,
+    /// The MQTT broker to take readings from, if any.
+    pub mqtt: Option<ingest::mqtt::MqttConfig>,
 }
 
 impl Default for Config {
@@ -65,6 +74,9 @@ impl Default for Config {
             login_max_failures: 5,
             alerts: alerting::AlertsConfig::default(),
             ais: feeds::AisConfig::default(),
+            ingest: jianghai_store::IngestConfig::default(),
+            retention_every: std::time::Duration::from_secs(3600),
+            mqtt: None,
         }
     }
 }
@@ -80,11 +92,16 @@ pub struct AppState {
     pub stopping: Arc<tokio::sync::watch::Sender<bool>>,
     /// Where durable readings go to be watched ([`alerting`]).
     pub watch: alerting::WatchInput,
+    /// Reading ingestion: device authentication, checks, the group-commit queue.
+    pub intake: ingest::Intake,
 }
 
 impl AppState {
+    /// Needs a tokio runtime: it starts the ingestion queue's writer.
     pub fn new(store: Store, config: Config) -> AppState {
+        let ingestor = jianghai_store::Ingestor::start(store.clone(), config.ingest);
         AppState {
+            intake: ingest::Intake::new(store.clone(), ingestor),
             limiter: auth::RateLimiter::new(config.rate_burst, config.rate_per_second),
             store,
             config: Arc::new(config),
@@ -176,8 +193,9 @@ impl Application {
         Ok(self.listener.local_addr()?)
     }
 
-    /// Serves (with the alert workers and the AIS feeds) until `shutdown` resolves, then ends
-    /// the live streams, drains in-flight requests and stops the workers.
+    /// Serves (with the alert workers, the AIS feeds, the readings' way to the watch engine,
+    /// the retention pass and, if configured, the MQTT subscriber) until `shutdown` resolves,
+    /// then ends the live streams, drains in-flight requests and stops the workers.
     pub async fn run_until(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
@@ -186,11 +204,27 @@ impl Application {
             true => None,
             false => Some(feeds::start(&self.state.store, &self.state.config.ais).await?),
         };
-        let workers = alerting::spawn(
+        let mut workers = alerting::spawn(
             &self.state.store,
             &self.state.config.alerts,
             &self.state.watch,
         );
+        let (store, transit) = (self.state.store.clone(), ingest::TransitCache::default());
+        workers.push(alerting::forward(
+            self.state.intake.ingestor().subscribe(),
+            self.state.watch.clone(),
+            move |batch: std::sync::Arc<jianghai_store::Committed>| {
+                let (store, transit) = (store.clone(), transit.clone());
+                async move { ingest::watch_observations(&store, &transit, &batch).await }
+            },
+        ));
+        workers.push(ingest::retention(
+            self.state.store.clone(),
+            self.state.config.retention_every,
+        ));
+        if let Some(mqtt) = &self.state.config.mqtt {
+            workers.push(ingest::mqtt::spawn(mqtt.clone(), self.state.intake.clone()));
+        }
         let stopping = self.state.stopping.clone();
         let served = axum::serve(
             self.listener,

@@ -31,6 +31,14 @@
 //! customs (who sets the transit time limit) or the operator. An exporter also sees the alerts
 //! of the voyages it has cars on.
 //!
+//! Sensors and readings: an organisation registers sensors on its own devices and attaches
+//! them to subjects whose alerts it may see (a carrier to its decks, an exporter to its cars, a
+//! port to its facilities; customs and the operator anywhere; the coordinator registers none).
+//! A party reads the sensors of its own devices and those attached to subjects whose alerts it
+//! may see, with their readings and rollups; others read as absent (404). Readings are
+//! submitted only by devices, with their own credential, and only for their own registered
+//! sensors (`ingest::Intake::check`); a user token cannot submit them.
+//!
 //! Tallies (gate-ins, sessions, identifications, condition reports, photos): a port operates
 //! and reads those at its own facilities; an exporter reads those about its own vehicles and
 //! shipments; customs and the coordinator read all; the operator reads and acts everywhere;
@@ -44,8 +52,8 @@
 
 use jianghai_core::{Ident, OrgKind, Organisation, Step};
 use jianghai_store::{
-    AlertScope, LoadingScope, MemberScope, OrgScope, Role, ShipmentScope, TallyScope, VehicleScope,
-    VoyageScope,
+    AlertScope, LoadingScope, MemberScope, OrgScope, Role, SensorScope, ShipmentScope, TallyScope,
+    VehicleScope, VoyageScope,
 };
 
 use crate::auth::Principal;
@@ -130,6 +138,16 @@ pub fn alerts_of(org: &Organisation) -> AlertScope {
     }
 }
 
+/// The sensors (and so the readings) `p` may read.
+pub fn sensors(p: &Principal) -> SensorScope {
+    SensorScope(alerts(p))
+}
+
+/// The subjects `p` may attach its organisation's sensors to.
+pub fn attachable(p: &Principal) -> AlertScope {
+    alerts(p)
+}
+
 /// The organisations `p` may read.
 pub fn organisations(p: &Principal) -> OrgScope {
     match p.kind() {
@@ -196,6 +214,10 @@ pub enum Command<'a> {
     PlanVoyage {
         carrier: &'a Ident,
     },
+    /// Register or re-attach sensors of devices of `org`.
+    ManageSensors {
+        org: &'a Ident,
+    },
 }
 
 fn operator_admin(p: &Principal) -> bool {
@@ -254,6 +276,10 @@ pub fn may(p: &Principal, c: Command<'_>) -> Result<(), ApiError> {
             acts(p)
                 && (matches!(kind, OrgKind::Customs | OrgKind::Operator)
                     || (kind == OrgKind::Carrier && *carrier == &p.organisation.id))
+        }
+        Command::ManageSensors { org } => {
+            operator_admin(p)
+                || (acts(p) && kind != OrgKind::Coordinator && *org == &p.organisation.id)
         }
     };
     if allowed {

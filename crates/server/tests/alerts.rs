@@ -138,6 +138,7 @@ both_engines!(
     escalation_is_recorded_and_pushed,
     watched_readings_raise_alerts_on_the_stream,
     a_voyage_deviation_raises_an_alert_on_the_stream,
+    readings_over_http_raise_alerts_for_the_right_parties,
 );
 
 impl W {
@@ -1020,4 +1021,158 @@ async fn a_voyage_deviation_raises_an_alert_on_the_stream(w: &W) {
         )
         .await;
     assert_eq!(s, 404, "{b}");
+}
+
+/// Registers a device of `token`'s organisation with one sensor; returns its credential.
+async fn sensor(w: &W, token: &str, device: &str, key: &str, m: &str, subject: &str) -> String {
+    let (s, b) = w
+        .call(
+            Method::POST,
+            "/api/v1/devices",
+            token,
+            Some(json!({"id": device, "kind": "sensor", "name": device})),
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
+    let cred = b["credential"].as_str().expect("credential").to_string();
+    let (s, b) = w
+        .call(
+            Method::POST,
+            "/api/v1/sensors",
+            token,
+            Some(json!({"device": device, "sensor": key, "measurement": m, "subject": subject})),
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
+    cred
+}
+
+/// The whole path: a device posts readings over HTTP, they are stored, handed to the watch
+/// engine with their sensor's subject, and the alert arrives on the streams of the parties
+/// who may see that subject, and no one else's. A door opened in the yard is nothing; the same
+/// door opened after the ship departed (per the ledger) is a critical alert.
+async fn readings_over_http_raise_alerts_for_the_right_parties(w: &W) {
+    let customs = w.token("customs").await;
+    let exporter = w.token("exporter").await;
+    let carrier = w.token("carrier").await;
+    let port = w.token("port").await;
+    for v in &jianghai_sim::corridor_world(1).voyages {
+        w.store.create_voyage(v).await.expect("voyage");
+    }
+    let deck = sensor(
+        w,
+        &carrier,
+        "d4-env",
+        "air",
+        "Temperature",
+        "deck:minsheng-ro-ro-8/D4",
+    )
+    .await;
+    let door = sensor(
+        w,
+        &exporter,
+        "car-1-door",
+        "door",
+        "DoorOpen",
+        &format!("vehicle:{}", vin(1)),
+    )
+    .await;
+    let mut all = w.stream(&customs, None).await;
+    let mut crew = w.stream(&carrier, None).await;
+    let mut own = w.stream(&exporter, None).await;
+    let mut yard = w.stream(&port, None).await;
+    let post = |cred: String, readings: Value| {
+        let w = &*w;
+        async move {
+            let (s, b) = w
+                .call(
+                    Method::POST,
+                    "/api/v1/readings",
+                    &cred,
+                    Some(json!({ "readings": readings })),
+                )
+                .await;
+            assert_eq!(s, 200, "{b}");
+            b
+        }
+    };
+    let ago =
+        |s: i64| jianghai_core::ledger::format_time(Utc::now() - chrono::Duration::seconds(s));
+    let heat: Vec<Value> = (0..13)
+        .map(|i| json!({"sensor": "air", "measurement": "Temperature", "value": 60.0, "unit": "CEL", "time": ago(130 - 10 * i)}))
+        .collect();
+    post(deck, Value::Array(heat)).await;
+    let e = all.event(WAIT).await.expect("customs sees the deck alert");
+    assert_eq!(e.event, "raised");
+    assert_eq!(e.data["alert"]["rule"], "deck-heat-critical");
+    assert_eq!(e.data["alert"]["subject"], "deck:minsheng-ro-ro-8/D4");
+    let c = crew
+        .event(WAIT)
+        .await
+        .expect("the carrier sees its deck's alert");
+    assert_eq!(c.data["alert"]["id"], e.data["alert"]["id"]);
+
+    // The door opens while the car is still in the yard: not in transit, no alert.
+    post(door.clone(), json!([{"sensor": "door", "measurement": "DoorOpen", "value": true, "time": ago(40)},
+                               {"sensor": "door", "measurement": "DoorOpen", "value": false, "time": ago(39)}])).await;
+    // Gate-in … departure of rv-0001 with the car aboard; the door opens again.
+    let mut at = Utc::now() - chrono::Duration::seconds(35);
+    for (step, org) in [
+        (Step::GateIn, "guoyuan-port"),
+        (Step::Tally, "guoyuan-port"),
+        (Step::Declare, "chongqing-customs"),
+        (Step::Load, "minsheng-shipping"),
+        (Step::Depart, "minsheng-shipping"),
+    ] {
+        let mut e = Event::lifecycle(
+            Uuid::new_v4(),
+            step,
+            at.fixed_offset(),
+            vec![vin(1)],
+            Actor {
+                organisation: id(org),
+                user: None,
+                device: None,
+            },
+        );
+        match step {
+            Step::GateIn | Step::Tally => e.read_point = Some(id("guoyuan-yard")),
+            Step::Load | Step::Depart => e.subjects.voyage = Some(id("rv-0001")),
+            _ => {}
+        }
+        w.store
+            .append(e)
+            .await
+            .unwrap_or_else(|e| panic!("{step}: {e}"));
+        at += chrono::Duration::seconds(1);
+    }
+    post(
+        door,
+        json!([{"sensor": "door", "measurement": "DoorOpen", "value": true, "time": ago(5)}]),
+    )
+    .await;
+    let d = own
+        .event(WAIT)
+        .await
+        .expect("the exporter sees its car's door alert");
+    assert_eq!(d.data["alert"]["rule"], "door-open-in-transit");
+    assert_eq!(d.data["alert"]["subject"], format!("vehicle:{}", vin(1)));
+    assert_eq!(d.data["alert"]["severity"], "critical");
+    let e = all.event(WAIT).await.expect("customs sees it too");
+    assert_eq!(e.data["alert"]["rule"], "door-open-in-transit");
+    let c = crew
+        .event(WAIT)
+        .await
+        .expect("and the carrier of the voyage");
+    assert_eq!(c.data["alert"]["rule"], "door-open-in-transit");
+    // The port sees the car it gated in, never the carrier's deck.
+    let y = yard
+        .event(WAIT)
+        .await
+        .expect("the port sees the car from its yard");
+    assert_eq!(y.data["alert"]["rule"], "door-open-in-transit");
+    assert!(
+        yard.event(Duration::from_secs(1)).await.is_none(),
+        "nothing else: the deck is the carrier's"
+    );
 }

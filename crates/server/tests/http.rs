@@ -295,6 +295,29 @@ async fn matrix(w: &World) -> Vec<Row> {
         )
         .await;
     assert_eq!(s, StatusCode::CREATED, "{b}");
+    // A sensor of the carrier's on its deck D1, to read and re-attach.
+    let carrier = w.token(OrgKind::Carrier).await;
+    let (s, b) = w
+        .call(
+            Method::POST,
+            "/api/v1/devices",
+            Some(&carrier),
+            Some(json!({"id": "deck-seeded", "kind": "sensor", "name": "Deck probe"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let (s, b) = w
+        .call(
+            Method::POST,
+            "/api/v1/sensors",
+            Some(&carrier),
+            Some(
+                json!({"device": "deck-seeded", "sensor": "air", "measurement": "Temperature",
+                        "subject": "deck:minsheng-ro-ro-8/D1"}),
+            ),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
     let (v1, v2) = (vin(1), vin(2));
     // Two alerts on the carrier's deck (one to act on, one to resolve) and a webhook of the
     // exporter's.
@@ -710,6 +733,63 @@ async fn matrix(w: &World) -> Vec<Row> {
             format!("/api/v1/webhooks/{hook}"),
             none,
             [204, 404, 404, 404, 404, 404],
+        ),
+        row(
+            Method::POST,
+            "/api/v1/readings",
+            "/api/v1/readings".into(),
+            |_| {
+                Some(
+                    json!({"readings": [{"sensor": "air", "measurement": "Temperature",
+                    "value": 20.0, "unit": "CEL", "time": "2025-07-01T07:59:00Z"}]}),
+                )
+            },
+            [403; 6],
+        ),
+        row(
+            Method::GET,
+            "/api/v1/readings",
+            "/api/v1/readings?device=deck-seeded&sensor=air".into(),
+            none,
+            [404, 200, 404, 200, 200, 200],
+        ),
+        row(
+            Method::GET,
+            "/api/v1/readings/rollups",
+            "/api/v1/readings/rollups?device=deck-seeded&sensor=air&resolution=1h".into(),
+            none,
+            [404, 200, 404, 200, 200, 200],
+        ),
+        row(
+            Method::POST,
+            "/api/v1/sensors",
+            "/api/v1/sensors".into(),
+            |k| {
+                let subject = match k {
+                    OrgKind::Exporter => format!("vehicle:{}", vin(1)),
+                    OrgKind::Carrier => "deck:minsheng-ro-ro-8/D1".into(),
+                    _ => "facility:guoyuan-yard".into(),
+                };
+                Some(
+                    json!({"device": format!("dev-{}", k.as_str()), "sensor": "air",
+                    "measurement": "Temperature", "subject": subject}),
+                )
+            },
+            [201, 201, 201, 201, 403, 201],
+        ),
+        row(
+            Method::GET,
+            "/api/v1/sensors",
+            "/api/v1/sensors".into(),
+            none,
+            [200; 6],
+        ),
+        row(
+            Method::PUT,
+            "/api/v1/sensors/{device}/{sensor}/attachment",
+            "/api/v1/sensors/deck-seeded/air/attachment".into(),
+            |_| Some(json!({"subject": "deck:minsheng-ro-ro-8/D2"})),
+            [404, 200, 404, 403, 403, 200],
         ),
     ];
     rows.extend(tally::rows(w).await);

@@ -209,9 +209,8 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         self.check_subject_exists(subject).await?;
-        let n =
-            on_backend!(&self.backend, |pool| {
-                sqlx::query(
+        let n = on_backend!(&self.backend, |pool| {
+            sqlx::query(
             "UPDATE sensors SET subject_kind = $3, subject_id = $4, owner = $5, updated_at = $6 \
              WHERE device = $1 AND sensor = $2"
         )
@@ -224,7 +223,7 @@ impl Store {
         .execute(pool)
         .await?
         .rows_affected()
-            });
+        });
         Ok(n > 0)
     }
 

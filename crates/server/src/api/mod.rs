@@ -8,6 +8,7 @@ mod access;
 pub mod alerts;
 mod corridor;
 mod loading;
+pub mod readings;
 mod tally;
 mod tracking;
 
@@ -141,7 +142,11 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         ))
         .routes(routes!(loading::edit_stowage_plan))
         .routes(routes!(loading::ramp_scan))
-        .routes(routes!(loading::load_complete));
+        .routes(routes!(loading::load_complete))
+        .routes(routes!(readings::submit_readings, readings::list_readings))
+        .routes(routes!(readings::rollups))
+        .routes(routes!(readings::register_sensor, readings::list_sensors))
+        .routes(routes!(readings::attach_sensor));
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", v1)
         .split_for_parts()
