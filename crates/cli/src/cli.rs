@@ -52,6 +52,10 @@ pub enum Command {
         /// Listen for AIS sentences in UDP datagrams on ADDR (e.g. 0.0.0.0:10110). Repeatable.
         #[arg(long = "ais-udp", value_name = "ADDR", value_parser = socket_addr)]
         ais_udp: Vec<String>,
+        /// Also take readings from this MQTT broker: mqtt://HOST[:PORT][?client_id=ID&root=ROOT]
+        /// (QoS 1 on ROOT/ORGANISATION/DEVICE/readings; ROOT defaults to jianghai).
+        #[arg(long, env = "JIANGHAI_MQTT")]
+        mqtt: Option<String>,
     },
     /// Run the platform with the built-in scenario: 108 Chongqing cars from the consolidation
     /// yard to export at Shanghai, through every lifecycle step.

@@ -53,13 +53,14 @@ pub fn run(args: Cli) -> ExitCode {
                 listen,
                 ais_tcp,
                 ais_udp,
+                mqtt,
             } => {
                 let ais = jianghai_server::feeds::AisConfig {
                     tcp: ais_tcp,
                     udp: ais_udp,
                     ..Default::default()
                 };
-                serve::run(&store.store, &listen, ais).await
+                serve::run(&store.store, &listen, ais, mqtt.as_deref()).await
             }
             Command::Demo {
                 store,

@@ -6,9 +6,24 @@ use jianghai_server::{AppState, Application, Config};
 
 use super::{Outcome, open, shutdown_signal};
 
-pub async fn run(url: &str, listen: &str, ais: AisConfig) -> anyhow::Result<Outcome> {
+pub async fn run(
+    url: &str,
+    listen: &str,
+    ais: AisConfig,
+    mqtt: Option<&str>,
+) -> anyhow::Result<Outcome> {
+    let mut config = Config {
+        ais,
+        ..config_from_env()?
+    };
+    if let Some(url) = mqtt {
+        config.mqtt = Some(
+            jianghai_server::ingest::mqtt::MqttConfig::from_url(url)
+                .map_err(|e| anyhow::anyhow!(e))?,
+        );
+    }
     let store = open(url).await?;
-    serve_with(store, listen, ais).await
+    serve_with(store, listen, config).await
 }
 
 /// Makes sure an operator administrator exists: from `JIANGHAI_ADMIN_PASSWORD`, or with a
@@ -34,22 +49,26 @@ pub async fn ensure_admin(store: &jianghai_store::Store) -> anyhow::Result<()> {
 
 /// Serves `store` on `listen` until Ctrl-C or SIGTERM.
 pub async fn serve(store: jianghai_store::Store, listen: &str) -> anyhow::Result<Outcome> {
-    serve_with(store, listen, AisConfig::default()).await
+    serve_with(store, listen, config_from_env()?).await
 }
 
-/// Serves `store` on `listen`, reading the AIS feeds of `ais`, until Ctrl-C or SIGTERM.
-pub async fn serve_with(
+async fn serve_with(
     store: jianghai_store::Store,
     listen: &str,
-    ais: AisConfig,
+    config: Config,
 ) -> anyhow::Result<Outcome> {
-    let config = Config {
-        ais,
-        ..config_from_env()?
-    };
+    let mqtt = config.mqtt.clone();
     let app = Application::build(listen, AppState::new(store.clone(), config)).await?;
     let addr = app.local_addr()?;
     println!("Jianghai is running at http://{addr}/  (Ctrl-C stops it)");
+    if let Some(m) = mqtt {
+        println!(
+            "  MQTT: readings from {}:{} on {}",
+            m.host,
+            m.port,
+            m.filter()
+        );
+    }
     ensure_admin(&store).await?;
     println!("  API: http://{addr}/api/v1  docs: http://{addr}/api/docs/");
     app.run_until(shutdown_signal()).await?;
