@@ -188,12 +188,24 @@ fn demo_then_tamper(url: &str, unguard: &str) {
         text.contains("savings against container transit: 162000 CNY (1500 a car)"),
         "{text}"
     );
+    // Deck and car sensors through HTTP ingestion, and the three anomalies' alerts.
+    assert!(text.contains("readings posted over HTTP"), "{text}");
+    for rule in ["condensation", "ev-battery-runaway", "door-open-in-transit"] {
+        assert!(
+            text.lines()
+                .any(|l| l.contains(rule) && l.trim_start().starts_with(['w', 'c'])),
+            "{rule}: {text}"
+        );
+    }
+    assert!(!text.contains("was not raised"), "{text}");
     // A second run on the same store adds a second consignment.
     let again = bin()
         .args(["demo", "--headless", "--store", url])
         .output()
         .expect("runs");
-    assert!(String::from_utf8_lossy(&again.stdout).contains("ledger verifies: 676 entries"));
+    let text = String::from_utf8_lossy(&again.stdout);
+    assert!(text.contains("ledger verifies: 676 entries"), "{text}");
+    assert!(text.contains("door-open-in-transit"), "{text}");
 
     let ok = bin()
         .args(["verify", "--store", url])

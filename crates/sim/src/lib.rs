@@ -7,10 +7,13 @@
 //! Haitong terminal and exported to Mexico, with one customs hold and one refused out-of-order
 //! loading on the way. Its river voyage also sails as AIS ([`ais::river_voyage`]): NMEA
 //! sentences the platform reads like any feed.
+//! [`sensors`] adds the voyage's deck, battery and door sensors with three
+//! anomalies for the watch engine.
 
 pub mod ais;
 mod consignment;
 mod fleet;
+pub mod sensors;
 mod world;
 
 pub use consignment::{Car, Scenario, ScenarioStep, consignment_108};

@@ -31,12 +31,53 @@ pub async fn run(url: &str, headless: bool, listen: &str, seed: u64) -> anyhow::
         "ledger verifies: {} entries, head {}",
         summary.count, summary.head
     );
+    // The platform runs from here on: the sensors' readings go in over its HTTP API.
+    let config = super::serve::config_from_env()?;
+    let app = jianghai_server::Application::build(
+        if headless { "127.0.0.1:0" } else { listen },
+        jianghai_server::AppState::new(store.clone(), config),
+    )
+    .await?;
+    let addr = app.local_addr()?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until(async move {
+        tokio::select! {
+            _ = stopped => {}
+            _ = super::shutdown_signal() => {}
+        }
+    }));
+    let sensors =
+        super::demo_sensors::run(&store, &scenario, run, &format!("http://{addr}")).await?;
+    for line in &sensors.lines {
+        println!("{line}");
+    }
+    println!("alerts raised by the watch engine:");
+    for a in &sensors.alerts {
+        println!(
+            "  {:<8} {:<22} {}:{}  {} ({}, {})",
+            a.severity.as_str(),
+            a.rule,
+            a.subject_kind,
+            a.subject_id,
+            a.title,
+            a.opened_at,
+            a.state.as_str()
+        );
+    }
     print_logins(&logins, listen);
     if headless {
+        let _ = stop.send(());
+        server.await??;
         store.close().await;
         return Ok(Outcome::Ok);
     }
-    super::serve::serve(store, listen).await
+    println!("Jianghai is running at http://{addr}/  (Ctrl-C stops it)");
+    super::serve::ensure_admin(&store).await?;
+    println!("  API: http://{addr}/api/v1  docs: http://{addr}/api/docs/");
+    server.await??;
+    drop(stop);
+    store.close().await;
+    Ok(Outcome::Ok)
 }
 
 /// Each run gets its own voyages and VIN serials, so the demo can be run again on one store.

@@ -5,6 +5,7 @@ mod demo;
 mod demo_customs;
 mod demo_loading;
 mod demo_voyage;
+mod demo_sensors;
 mod demo_yard;
 mod events;
 mod serve;

@@ -47,11 +47,7 @@ pub async fn ensure_admin(store: &jianghai_store::Store) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Serves `store` on `listen` until Ctrl-C or SIGTERM.
-pub async fn serve(store: jianghai_store::Store, listen: &str) -> anyhow::Result<Outcome> {
-    serve_with(store, listen, config_from_env()?).await
-}
-
+/// Serves `store` on `listen` with `config` until Ctrl-C or SIGTERM.
 async fn serve_with(
     store: jianghai_store::Store,
     listen: &str,
@@ -78,7 +74,7 @@ async fn serve_with(
 
 /// The server's limits, with `JIANGHAI_RATE_PER_SECOND` and `JIANGHAI_RATE_BURST` (requests per
 /// token) overriding the defaults, e.g. for load runs.
-fn config_from_env() -> anyhow::Result<Config> {
+pub(super) fn config_from_env() -> anyhow::Result<Config> {
     let mut config = Config::default();
     for (name, slot) in [
         ("JIANGHAI_RATE_PER_SECOND", &mut config.rate_per_second),
