@@ -289,7 +289,10 @@ async fn main() {
                     assert!(res.status().is_success(), "{}", res.status());
                     let v: serde_json::Value =
                         serde_json::from_slice(&res.bytes().await.expect("body")).expect("json");
-                    acked.fetch_add(v["stored"].as_u64().unwrap_or(0) as usize, Ordering::Relaxed);
+                    acked.fetch_add(
+                        v["stored"].as_u64().unwrap_or(0) as usize,
+                        Ordering::Relaxed,
+                    );
                     break;
                 }
             }
@@ -325,7 +328,9 @@ async fn main() {
     });
     let state = AppState::new(store.clone(), config);
     let mut committed = state.intake.ingestor().subscribe();
-    let app = Application::build("127.0.0.1:0", state).await.expect("bind");
+    let app = Application::build("127.0.0.1:0", state)
+        .await
+        .expect("bind");
     tokio::spawn(app.run_until(std::future::pending()));
     tokio::time::sleep(Duration::from_secs(1)).await; // subscribed
     let messages = (seconds as usize * 150_000 / batch).max(10);
