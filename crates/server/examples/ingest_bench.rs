@@ -317,15 +317,17 @@ async fn main() {
     // 4. MQTT end to end through Mosquitto.
     let (store, _) = fresh(&dir, "mqtt.db").await;
     let root = format!("jhbench-{}", uuid::Uuid::new_v4().simple());
-    let mut config = Config::default();
-    config.mqtt = Some(MqttConfig {
-        host: "127.0.0.1".into(),
-        port: 1883,
-        client_id: format!("{root}-platform"),
-        root: root.clone(),
-        in_flight: 64,
-        keep_alive: Duration::from_secs(30),
-    });
+    let config = Config {
+        mqtt: Some(MqttConfig {
+            host: "127.0.0.1".into(),
+            port: 1883,
+            client_id: format!("{root}-platform"),
+            root: root.clone(),
+            in_flight: 64,
+            keep_alive: Duration::from_secs(30),
+        }),
+        ..Config::default()
+    };
     let state = AppState::new(store.clone(), config);
     let mut committed = state.intake.ingestor().subscribe();
     let app = Application::build("127.0.0.1:0", state)
