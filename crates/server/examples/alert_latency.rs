@@ -2,7 +2,7 @@
 //! background load of normal readings.
 //!
 //! ```text
-//! cargo run --release -p jianghai-server --example alert_latency -- [RATE] [SECONDS] [STORE_URL]
+//! cargo run --release -p jianghai-server --example alert_latency -- [RATE] [SECONDS] [STORE_URL] [engine|http]
 //! ```
 //!
 //! RATE readings per second (default 50,000) of 30 °C air on 2,000 decks go to
@@ -10,8 +10,13 @@
 //! over 55 °C for 60 s (the corridor's `deck-heat-critical`), and the time from handing the
 //! probe over to its `raised` event arriving on a customs user's `/api/v1/alerts/stream` is
 //! recorded. The corridor's default rules are used with a reorder window of 0 s (the default
-//! 2 s window alone would hold every alert back 2 s). Ingestion over HTTP/MQTT and the durable
-//! write of the readings are NOT in this path; see BENCHMARKS.md.
+//! 2 s window alone would hold every alert back 2 s).
+//!
+//! `engine` (the default) hands readings straight to the watch engine's input: the alert half of
+//! the path. `http` sends every reading, load and probes alike, as a device would:
+//! `POST /api/v1/readings` with the device's credential, one request per 10 ms batch, so the
+//! figure also holds validation, the durable group commit of the readings and their rollups,
+//! and the hand-over of committed batches to the engine.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -20,9 +25,11 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use futures_util::StreamExt;
 use jianghai_core::reading::{MeasurementType, Reading, Subject, SubjectKind, Unit};
-use jianghai_core::{Ident, OrgKind, Organisation};
+use jianghai_core::{Ident, OrgKind, Organisation, Vessel, VesselKind};
 use jianghai_server::{AppState, Application, Config, bootstrap};
-use jianghai_store::{Role, Store};
+use jianghai_store::{
+    DeviceKind, DeviceRecord, Role, SensorRecord, Store, TokenOwner, TokenRecord,
+};
 use jianghai_watch::{Context, Observation, RuleSet};
 
 const DECKS: usize = 2_000;
@@ -33,13 +40,14 @@ fn obs(
     value: f64,
     ago: i64,
     now: chrono::DateTime<Utc>,
-    sensor: &Ident,
+    device: &Ident,
+    key: String,
 ) -> Observation {
     Observation {
         subject: Subject::new(SubjectKind::Deck, deck).expect("deck subject"),
         reading: Reading::new(
-            sensor.clone(),
-            "air-1",
+            device.clone(),
+            &key,
             MeasurementType::Temperature,
             value,
             Unit::Celsius,
@@ -60,8 +68,14 @@ async fn main() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let url = args
         .get(3)
+        .filter(|a| a.as_str() != "-")
         .cloned()
         .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("bench.db").display()));
+    let over_http = match args.get(4).map(String::as_str) {
+        None | Some("engine") => false,
+        Some("http") => true,
+        Some(other) => anyhow::bail!("mode must be engine or http, not {other}"),
+    };
     let store = Store::open(&url).await?;
     let customs = Ident::parse("bench-customs")?;
     store
@@ -144,35 +158,55 @@ async fn main() -> anyhow::Result<()> {
 
     let sensor = Ident::parse("bench-sensor")?;
     let decks: Vec<String> = (0..DECKS).map(|i| format!("bench-ship/D{i}")).collect();
+    let max_probes = (PROBES_PER_SECOND * (seconds + 1)) as usize;
+    let sink = if over_http {
+        seed_devices(&store, max_probes).await?;
+        Sink::Http {
+            client: client.clone(),
+            url: format!("{base}/api/v1/readings"),
+        }
+    } else {
+        Sink::Engine(input)
+    };
     let per_tick = (rate / 100).max(1) as usize;
     let mut ticker = tokio::time::interval(Duration::from_millis(10));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     let started = Instant::now();
     let (mut readings, mut probes, mut next) = (0u64, 0u64, 0usize);
     let mut ticks = 0u64;
-    while started.elapsed() < Duration::from_secs(seconds) {
+    let mut requests = tokio::task::JoinSet::new();
+    while started.elapsed() < Duration::from_secs(seconds) && probes < max_probes as u64 {
         ticker.tick().await;
         ticks += 1;
         let now = Utc::now();
         let batch: Vec<Observation> = (0..per_tick)
-            .map(|k| obs(&decks[(next + k) % DECKS], 30.0, 0, now, &sensor))
+            .map(|k| {
+                let d = (next + k) % DECKS;
+                obs(&decks[d], 30.0, 0, now, &sensor, format!("d{d}"))
+            })
             .collect();
         next = (next + per_tick) % DECKS;
         readings += batch.len() as u64;
-        input.send(batch).await;
+        sink.send(batch, &mut requests).await;
         if ticks.is_multiple_of(100 / PROBES_PER_SECOND) {
             // A deck of its own, 60 °C for the last 60 s: the last reading raises the alert.
             let deck = format!("probe-ship/D{probes}");
             let probe: Vec<Observation> = (0..=6)
-                .map(|i| obs(&deck, 60.0, 60 - i * 10, now, &sensor))
+                .map(|i| obs(&deck, 60.0, 60 - i * 10, now, &sensor, format!("p{probes}")))
                 .collect();
             readings += probe.len() as u64;
             sent.lock()
                 .unwrap_or_else(|p| p.into_inner())
                 .insert(deck, Instant::now());
-            input.send(probe).await;
+            sink.send(probe, &mut requests).await;
             probes += 1;
         }
+        while let Some(done) = requests.try_join_next() {
+            done??;
+        }
+    }
+    while let Some(done) = requests.join_next().await {
+        done??;
     }
     let elapsed = started.elapsed();
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -184,7 +218,8 @@ async fn main() -> anyhow::Result<()> {
             .map_or(f64::NAN, |d| d.as_secs_f64() * 1e3)
     };
     println!(
-        "store {}: {readings} readings in {:.1} s = {:.0} readings/s; {probes} probes, {} alerts seen",
+        "mode {}, store {}: {readings} readings in {:.1} s = {:.0} readings/s; {probes} probes, {} alerts seen",
+        if over_http { "http" } else { "engine" },
         if url.starts_with("sqlite") {
             "sqlite"
         } else {
@@ -194,6 +229,12 @@ async fn main() -> anyhow::Result<()> {
         readings as f64 / elapsed.as_secs_f64(),
         l.len()
     );
+    if over_http {
+        println!(
+            "503 (queue full) retried: {}",
+            RETRIES.load(std::sync::atomic::Ordering::Relaxed)
+        );
+    }
     println!(
         "reading → alert on SSE: p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
         pct(0.50),
@@ -201,5 +242,129 @@ async fn main() -> anyhow::Result<()> {
         pct(0.99),
         pct(1.0)
     );
+    Ok(())
+}
+
+/// Where the bench's readings go: the engine's input, or a device's HTTP ingestion.
+enum Sink {
+    Engine(jianghai_server::alerting::WatchInput),
+    Http {
+        client: reqwest::Client,
+        url: String,
+    },
+}
+
+impl Sink {
+    async fn send(
+        &self,
+        batch: Vec<Observation>,
+        requests: &mut tokio::task::JoinSet<anyhow::Result<()>>,
+    ) {
+        match self {
+            Sink::Engine(input) => {
+                input.send(batch).await;
+            }
+            Sink::Http { client, url } => {
+                let readings: Vec<serde_json::Value> = batch
+                    .iter()
+                    .map(|o| {
+                        serde_json::json!({
+                            "sensor": o.reading.sensor,
+                            "measurement": "Temperature",
+                            "value": o.reading.value,
+                            "unit": "CEL",
+                            "time": jianghai_core::ledger::format_time(o.reading.time),
+                        })
+                    })
+                    .collect();
+                let body = serde_json::json!({ "readings": readings });
+                let (client, url) = (client.clone(), url.clone());
+                requests.spawn(async move {
+                    // A full queue answers 503 and stores nothing: send the batch again.
+                    loop {
+                        let res = client
+                            .post(&url)
+                            .bearer_auth(DEVICE_SECRET)
+                            .json(&body)
+                            .send()
+                            .await?;
+                        if res.status() == reqwest::StatusCode::SERVICE_UNAVAILABLE {
+                            RETRIES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                            continue;
+                        }
+                        anyhow::ensure!(res.status().is_success(), "readings: {}", res.status());
+                        return Ok(());
+                    }
+                });
+            }
+        }
+    }
+}
+
+/// 503 answers (queue full) that the HTTP sink retried.
+static RETRIES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+const DEVICE_SECRET: &str = "jhd_alert-latency-bench";
+
+/// A carrier with the load's ship and the probes' ship, one device, and a sensor per deck.
+async fn seed_devices(store: &Store, probes: usize) -> anyhow::Result<()> {
+    let carrier = Ident::parse("bench-carrier")?;
+    store
+        .create_organisation(&Organisation {
+            id: carrier.clone(),
+            name: "Carrier".into(),
+            kind: OrgKind::Carrier,
+        })
+        .await?;
+    for ship in ["bench-ship", "probe-ship"] {
+        store
+            .create_vessel(&Vessel {
+                id: Ident::parse(ship)?,
+                name: ship.into(),
+                kind: VesselKind::RiverRoRo,
+                carrier: carrier.clone(),
+                mmsi: None,
+                imo: None,
+            })
+            .await?;
+    }
+    let now = jianghai_core::ledger::format_time(Utc::now());
+    let device = DeviceRecord {
+        id: Ident::parse("bench-sensor")?,
+        organisation: carrier.clone(),
+        kind: DeviceKind::Sensor,
+        name: "bench".into(),
+        created_at: now.clone(),
+        disabled_at: None,
+    };
+    let token = TokenRecord {
+        id: uuid::Uuid::new_v4(),
+        secret_hash: jianghai_server::auth::secret_hash(DEVICE_SECRET),
+        owner: TokenOwner::Device(device.id.clone()),
+        name: "bench".into(),
+        created_at: now.clone(),
+        expires_at: None,
+        revoked_at: None,
+    };
+    store.create_device(&device, &token).await?;
+    let sensors = (0..DECKS)
+        .map(|d| (format!("d{d}"), format!("deck:bench-ship/D{d}")))
+        .chain((0..probes).map(|p| (format!("p{p}"), format!("deck:probe-ship/D{p}"))));
+    for (key, subject) in sensors {
+        store
+            .register_sensor(&SensorRecord {
+                device: device.id.clone(),
+                sensor: key.clone(),
+                organisation: carrier.clone(),
+                measurement: MeasurementType::Temperature,
+                unit: Unit::Celsius,
+                subject: Subject::parse(&subject)?,
+                name: key,
+                created_at: now.clone(),
+                updated_at: now.clone(),
+            })
+            .await?;
+    }
     Ok(())
 }

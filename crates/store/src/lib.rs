@@ -149,7 +149,11 @@ impl Store {
         let mut opts = SqliteConnectOptions::new()
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10))
-            .synchronous(SqliteSynchronous::Full);
+            .synchronous(SqliteSynchronous::Full)
+            // 32 MiB of page cache per connection (the default is 2 MiB): a batch of readings
+            // with its rollups dirties more pages than that, and spilling them mid-transaction
+            // showed up as a tenth of the ingestion profile.
+            .pragma("cache_size", "-32768");
         opts = if memory {
             opts.in_memory(true).shared_cache(true)
         } else {

@@ -37,6 +37,7 @@ macro_rules! conformance {
 conformance!(
     sensors_are_registered_attached_and_scoped,
     readings_are_stored_once_with_rollups,
+    a_batch_of_several_statements_keeps_each_value_with_its_key,
     retention_deletes_what_is_older_than_the_organisations_retention,
     transit_windows_follow_the_ledger,
     group_commit_answers_every_submitter_after_the_commit,
@@ -300,6 +301,32 @@ async fn readings_are_stored_once_with_rollups(store: &Store) {
     let total: i64 = hours.iter().map(|r| r.count).sum();
     assert_eq!(total, 4);
     assert_eq!(hours.iter().map(|r| r.max).fold(f64::MIN, f64::max), 40.0);
+}
+
+async fn a_batch_of_several_statements_keeps_each_value_with_its_key(store: &Store) {
+    // 2,500 rows span three INSERT statements; each value is its row's index / 10, so a row
+    // bound against another's key would show up in the values read back.
+    let rows: Vec<IngestRow> = (0..2_500)
+        .map(|i| row("deck-env-1", "air", i as f64 / 100.0, i as f64 / 10.0))
+        .collect();
+    let out = store.store_readings(&rows).await.expect("store");
+    assert!(out.iter().all(|o| *o == Outcome::Stored));
+    let page = store
+        .readings("deck-env-1", "air", t(0.0), t(30.0), "", 5_000)
+        .await
+        .expect("read");
+    let values: Vec<f64> = page.items.iter().map(|r| r.value).collect();
+    assert_eq!(
+        values,
+        (0..2_500).map(|i| i as f64 / 10.0).collect::<Vec<_>>()
+    );
+    let minutes = store
+        .rollups("deck-env-1", "air", 60, t(0.0), t(30.0), 100)
+        .await
+        .expect("rollups");
+    assert_eq!(minutes.len(), 25);
+    assert!(minutes.iter().all(|m| m.count == 100));
+    assert_eq!((minutes[7].min, minutes[7].max), (70.0, 79.9));
 }
 
 async fn retention_deletes_what_is_older_than_the_organisations_retention(store: &Store) {
