@@ -49,6 +49,11 @@
 //! the port operating the voyage's loading facility scan at the ramp. Plans are read by the
 //! voyage scope, except an exporter's, which is narrowed to its own cars (a plan without them
 //! reads as absent).
+//!
+//! Customs transit (ship filings, declarations, holds, seals, credit records): customs (and
+//! the operator) act; the coordinator reads. An exporter reads, read-only, the declarations
+//! naming its cars with their holds and log; a carrier reads the filings of its own ships.
+//! Anything else reads as absent (404). Refund and savings reports follow the shipment scope.
 
 use jianghai_core::{Ident, OrgKind, Organisation, Step};
 use jianghai_store::{
@@ -148,6 +153,34 @@ pub fn attachable(p: &Principal) -> AlertScope {
     alerts(p)
 }
 
+/// Which ship filings a reader may see.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Filings {
+    All,
+    /// The filings of this carrier's ships.
+    CarriedBy(Ident),
+    Nothing,
+}
+
+/// The ship filings `p` may read.
+pub fn ship_filings(p: &Principal) -> Filings {
+    match p.kind() {
+        OrgKind::Carrier => Filings::CarriedBy(own(p)),
+        OrgKind::Exporter | OrgKind::Port => Filings::Nothing,
+        OrgKind::Customs | OrgKind::Coordinator | OrgKind::Operator => Filings::All,
+    }
+}
+
+/// The transit declarations `p` may read, as the vehicles that make one visible (any of its
+/// cars in scope): all for customs and supervisors, an exporter's own cars, none otherwise.
+pub fn transits(p: &Principal) -> Option<VehicleScope> {
+    match p.kind() {
+        OrgKind::Exporter => Some(VehicleScope::ExportedBy(own(p))),
+        OrgKind::Carrier | OrgKind::Port => None,
+        OrgKind::Customs | OrgKind::Coordinator | OrgKind::Operator => Some(VehicleScope::All),
+    }
+}
+
 /// The organisations `p` may read.
 pub fn organisations(p: &Principal) -> OrgScope {
     match p.kind() {
@@ -218,6 +251,9 @@ pub enum Command<'a> {
     ManageSensors {
         org: &'a Ident,
     },
+    /// File ships, declare, amend, hold, release, close transits, hold and release cars,
+    /// record credit classes.
+    Supervise,
 }
 
 fn operator_admin(p: &Principal) -> bool {
@@ -281,6 +317,7 @@ pub fn may(p: &Principal, c: Command<'_>) -> Result<(), ApiError> {
             operator_admin(p)
                 || (acts(p) && kind != OrgKind::Coordinator && *org == &p.organisation.id)
         }
+        Command::Supervise => acts(p) && matches!(kind, OrgKind::Customs | OrgKind::Operator),
     };
     if allowed {
         Ok(())

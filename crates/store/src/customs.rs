@@ -30,6 +30,15 @@ pub enum CustomsError {
     Problems(Vec<TransitProblem>),
     #[error(transparent)]
     Refused(#[from] TransitError),
+    /// Cars of the transit are under hold: the transit cannot move forward until released.
+    #[error("the transit cannot be {action}: {}", .held.iter().map(|h| format!("vehicle {} is held ({}: {})", h.vin, h.kind, h.reason)).collect::<Vec<_>>().join("; "))]
+    Held {
+        action: &'static str,
+        held: Vec<VehicleHold>,
+    },
+    /// A car hold that cannot be placed or released as asked.
+    #[error("{0}")]
+    Hold(String),
     #[error(transparent)]
     Append(#[from] AppendError),
     #[error(transparent)]
@@ -51,6 +60,29 @@ pub struct TransitRecord {
     pub held_from: Option<TransitState>,
     pub hold_reason: Option<String>,
     pub declared_by: Ident,
+}
+
+/// A hold customs placed on one car of a transit, with its reason, and its release.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VehicleHold {
+    pub number: String,
+    pub vin: Vin,
+    /// `customs` (inspection) or `damage`.
+    pub kind: String,
+    pub reason: String,
+    pub held_at: String,
+    pub held_by: String,
+    pub released_at: Option<String>,
+    pub released_by: Option<String>,
+}
+
+/// What customs records about an organisation's credit, for the tax-refund conditions.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct CreditRecord {
+    /// Export-refund class (出口退税分类管理类别) 1 to 4, for exporters.
+    pub refund_class: Option<u8>,
+    pub customs_credit: Option<jianghai_customs::CreditClass>,
+    pub tax_credit: Option<jianghai_customs::TaxCredit>,
 }
 
 /// One line of a transit's log.
@@ -98,6 +130,20 @@ fn event_id(number: &str, action: &str) -> Uuid {
 }
 
 type TransitRow = (String, String, Option<String>, Option<String>, String);
+
+type HoldRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+);
+
+/// The hold kinds customs uses.
+pub const HOLD_KINDS: [&str; 2] = ["customs", "damage"];
 
 impl Store {
     /// Files (or re-files) a ship with customs for its carrier.
@@ -337,6 +383,30 @@ impl Store {
                 what: "transit declaration",
                 id: number.to_string(),
             })?;
+        if matches!(
+            action,
+            TransitAction::Release | TransitAction::Arrive | TransitAction::Close { .. }
+        ) {
+            let held: Vec<VehicleHold> = self
+                .vehicle_holds(number)
+                .await?
+                .into_iter()
+                .filter(|h| h.released_at.is_none())
+                .collect();
+            if !held.is_empty() {
+                let err = CustomsError::Held {
+                    action: match action {
+                        TransitAction::Release => "released",
+                        TransitAction::Arrive => "marked arrived",
+                        _ => "closed",
+                    },
+                    held,
+                };
+                self.log_transit(number, by, name, "refused", &err.to_string(), now)
+                    .await?;
+                return Err(err);
+            }
+        }
         let next = match jianghai_customs::transit::next(
             t.state,
             t.held_from,
@@ -401,6 +471,359 @@ impl Store {
                 what: "transit declaration",
                 id: number.to_string(),
             })
+    }
+}
+
+impl Store {
+    /// Replaces a declaration's content (same number) while it is declared or held: the new
+    /// content is checked like a new declaration (its own cars do not overlap with itself).
+    /// Refusals are logged. The cars' lifecycle is not touched: cars added must already be
+    /// declared by another step, so amending only narrows or corrects what is declared.
+    pub async fn amend_transit(
+        &self,
+        d: &TransitDeclaration,
+        by: &Ident,
+        now: DateTime<Utc>,
+    ) -> Result<TransitRecord, CustomsError> {
+        let t = self
+            .transit(&d.number)
+            .await?
+            .ok_or_else(|| CustomsError::Missing {
+                what: "transit declaration",
+                id: d.number.clone(),
+            })?;
+        if let Err(e) = jianghai_customs::transit::next(
+            t.state,
+            t.held_from,
+            &TransitAction::Amend,
+            &t.declaration.seals,
+        ) {
+            self.log_transit(&d.number, by, "amend", "refused", &e.to_string(), now)
+                .await?;
+            return Err(e.into());
+        }
+        let mut problems = d.problems(&self.filed_ships().await?, &self.open_transit_vins().await?);
+        for v in &d.vins {
+            if !t.declaration.vins.contains(v) {
+                problems.push(TransitProblem::Empty {
+                    field: "vehicles (an amendment may only keep or drop declared vehicles)",
+                });
+                break;
+            }
+        }
+        if !problems.is_empty() {
+            let detail = CustomsError::Problems(problems.clone()).to_string();
+            self.log_transit(&d.number, by, "amend", "refused", &detail, now)
+                .await?;
+            return Err(CustomsError::Problems(problems));
+        }
+        let body = serde_json::to_string(d).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        on_backend!(&self.backend, |pool| {
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "UPDATE transit_declarations SET body = $2, voyage = $3, updated_at = $4 \
+                 WHERE number = $1",
+            )
+            .bind(&d.number)
+            .bind(&body)
+            .bind(&d.voyage)
+            .bind(format_time(now))
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("DELETE FROM transit_vins WHERE number = $1")
+                .bind(&d.number)
+                .execute(&mut *tx)
+                .await?;
+            for v in &d.vins {
+                sqlx::query("INSERT INTO transit_vins (number, vin) VALUES ($1, $2)")
+                    .bind(&d.number)
+                    .bind(v.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await?;
+        });
+        self.log_transit(
+            &d.number,
+            by,
+            "amend",
+            "done",
+            &format!(
+                "{} vehicles, {} seals, time limit {}",
+                d.vins.len(),
+                d.seals.len(),
+                format_time(d.deadline)
+            ),
+            now,
+        )
+        .await?;
+        self.transit(&d.number)
+            .await?
+            .ok_or_else(|| CustomsError::Missing {
+                what: "transit declaration",
+                id: d.number.clone(),
+            })
+    }
+
+    /// The holds placed on cars of a transit, oldest first, released ones included.
+    pub async fn vehicle_holds(&self, number: &str) -> Result<Vec<VehicleHold>, StoreError> {
+        let rows: Vec<HoldRow> = on_backend!(&self.backend, |pool| sqlx::query_as(
+            "SELECT number, vin, kind, reason, held_at, held_by, released_at, released_by \
+             FROM transit_holds WHERE number = $1 ORDER BY held_at, vin, n"
+        )
+        .bind(number)
+        .fetch_all(pool)
+        .await?);
+        rows.into_iter()
+            .map(
+                |(number, vin, kind, reason, held_at, held_by, released_at, released_by)| {
+                    Ok(VehicleHold {
+                        number,
+                        vin: Vin::parse(&vin)
+                            .map_err(|e| StoreError::Corrupt(format!("vin {vin}: {e}")))?,
+                        kind,
+                        reason,
+                        held_at,
+                        held_by,
+                        released_at,
+                        released_by,
+                    })
+                },
+            )
+            .collect()
+    }
+
+    /// Places a hold (`kind`: customs or damage, with a reason) on one car of a transit: a
+    /// `hold` ledger event, so the car cannot move forward in its lifecycle until released.
+    pub async fn hold_vehicle(
+        &self,
+        number: &str,
+        vin: &Vin,
+        kind: &str,
+        reason: &str,
+        by: &Ident,
+        now: DateTime<Utc>,
+    ) -> Result<VehicleHold, CustomsError> {
+        let t = self.car_of_transit(number, vin).await?;
+        let action = "hold_vehicle";
+        let refuse = |msg: String| CustomsError::Hold(msg);
+        let err = if !HOLD_KINDS.contains(&kind) {
+            Some(refuse(format!(
+                "hold kind {kind:?} is not one of {}",
+                HOLD_KINDS.join(", ")
+            )))
+        } else if reason.trim().is_empty() {
+            Some(refuse("a hold needs a reason".into()))
+        } else if t.state == TransitState::Closed {
+            Some(refuse(format!("transit {number} is closed")))
+        } else {
+            None
+        };
+        if let Some(err) = err {
+            self.log_transit(number, by, action, "refused", &format!("{vin}: {err}"), now)
+                .await?;
+            return Err(err);
+        }
+        let holds = self.vehicle_holds(number).await?;
+        let n = holds.iter().filter(|h| h.vin == *vin).count() as i64 + 1;
+        let mut e = Event::lifecycle(
+            event_id(number, &format!("hold {vin} {n}")),
+            Step::Hold,
+            now.fixed_offset(),
+            vec![*vin],
+            Actor {
+                organisation: by.clone(),
+                user: None,
+                device: None,
+            },
+        );
+        e.extensions
+            .insert("jh:transit".into(), number.to_string().into());
+        e.extensions.insert("jh:holdKind".into(), kind.into());
+        e.extensions.insert("jh:reason".into(), reason.into());
+        if let Err(err) = self.append_batch_at(vec![e], now).await {
+            self.log_transit(number, by, action, "refused", &format!("{vin}: {err}"), now)
+                .await?;
+            return Err(err.into());
+        }
+        let at = format_time(now);
+        on_backend!(&self.backend, |pool| sqlx::query(
+            "INSERT INTO transit_holds (number, vin, n, kind, reason, held_at, held_by) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)"
+        )
+        .bind(number)
+        .bind(vin.as_str())
+        .bind(n)
+        .bind(kind)
+        .bind(reason)
+        .bind(&at)
+        .bind(by.as_str())
+        .execute(pool)
+        .await
+        .map(drop)?);
+        self.log_transit(
+            number,
+            by,
+            action,
+            "done",
+            &format!("{vin} held ({kind}): {reason}"),
+            now,
+        )
+        .await?;
+        Ok(VehicleHold {
+            number: number.to_string(),
+            vin: *vin,
+            kind: kind.to_string(),
+            reason: reason.to_string(),
+            held_at: at,
+            held_by: by.to_string(),
+            released_at: None,
+            released_by: None,
+        })
+    }
+
+    /// Releases the open hold on one car of a transit: a `release` ledger event returning the
+    /// car to where it was held. A car not under hold is refused (and logged).
+    pub async fn release_vehicle(
+        &self,
+        number: &str,
+        vin: &Vin,
+        by: &Ident,
+        now: DateTime<Utc>,
+    ) -> Result<VehicleHold, CustomsError> {
+        self.car_of_transit(number, vin).await?;
+        let action = "release_vehicle";
+        let holds = self.vehicle_holds(number).await?;
+        let n = holds.iter().filter(|h| h.vin == *vin).count() as i64;
+        let Some(open) = holds
+            .into_iter()
+            .find(|h| h.vin == *vin && h.released_at.is_none())
+        else {
+            let err = CustomsError::Hold(format!("vehicle {vin} is not under hold on {number}"));
+            self.log_transit(number, by, action, "refused", &err.to_string(), now)
+                .await?;
+            return Err(err);
+        };
+        let mut e = Event::lifecycle(
+            event_id(number, &format!("release {vin} {n}")),
+            Step::Release,
+            now.fixed_offset(),
+            vec![*vin],
+            Actor {
+                organisation: by.clone(),
+                user: None,
+                device: None,
+            },
+        );
+        e.extensions
+            .insert("jh:transit".into(), number.to_string().into());
+        if let Err(err) = self.append_batch_at(vec![e], now).await {
+            self.log_transit(number, by, action, "refused", &format!("{vin}: {err}"), now)
+                .await?;
+            return Err(err.into());
+        }
+        let at = format_time(now);
+        on_backend!(&self.backend, |pool| sqlx::query(
+            "UPDATE transit_holds SET released_at = $3, released_by = $4 \
+             WHERE number = $1 AND vin = $2 AND released_at IS NULL"
+        )
+        .bind(number)
+        .bind(vin.as_str())
+        .bind(&at)
+        .bind(by.as_str())
+        .execute(pool)
+        .await
+        .map(drop)?);
+        self.log_transit(
+            number,
+            by,
+            action,
+            "done",
+            &format!("{vin} released from hold ({}: {})", open.kind, open.reason),
+            now,
+        )
+        .await?;
+        Ok(VehicleHold {
+            released_at: Some(at),
+            released_by: Some(by.to_string()),
+            ..open
+        })
+    }
+
+    async fn car_of_transit(&self, number: &str, vin: &Vin) -> Result<TransitRecord, CustomsError> {
+        let t = self
+            .transit(number)
+            .await?
+            .ok_or_else(|| CustomsError::Missing {
+                what: "transit declaration",
+                id: number.to_string(),
+            })?;
+        if !t.declaration.vins.contains(vin) {
+            return Err(CustomsError::Missing {
+                what: "vehicle on this transit",
+                id: vin.to_string(),
+            });
+        }
+        Ok(t)
+    }
+
+    /// When the transit was released by departure customs (its first release), if it was.
+    pub async fn transit_released_at(
+        &self,
+        number: &str,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let at: Option<(String,)> = on_backend!(&self.backend, |pool| sqlx::query_as(
+            "SELECT at FROM transit_log WHERE number = $1 AND action = 'release' \
+             AND outcome = 'done' ORDER BY seq LIMIT 1"
+        )
+        .bind(number)
+        .fetch_optional(pool)
+        .await?);
+        at.map(|(s,)| {
+            DateTime::parse_from_rfc3339(&s)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|e| StoreError::Corrupt(format!("transit log time {s}: {e}")))
+        })
+        .transpose()
+    }
+
+    /// Records what customs knows of an organisation's credit.
+    pub async fn record_credit(
+        &self,
+        org: &Ident,
+        c: &CreditRecord,
+        by: &Ident,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let body = serde_json::to_string(c).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        on_backend!(&self.backend, |pool| sqlx::query(
+            "INSERT INTO credit_records (organisation, body, recorded_at, recorded_by) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (organisation) DO UPDATE SET \
+             body = excluded.body, recorded_at = excluded.recorded_at, \
+             recorded_by = excluded.recorded_by"
+        )
+        .bind(org.as_str())
+        .bind(&body)
+        .bind(format_time(now))
+        .bind(by.as_str())
+        .execute(pool)
+        .await
+        .map(drop)?);
+        Ok(())
+    }
+
+    /// What customs recorded of an organisation's credit, if anything.
+    pub async fn credit(&self, org: &str) -> Result<Option<CreditRecord>, StoreError> {
+        let row: Option<(String,)> = on_backend!(&self.backend, |pool| sqlx::query_as(
+            "SELECT body FROM credit_records WHERE organisation = $1"
+        )
+        .bind(org)
+        .fetch_optional(pool)
+        .await?);
+        row.map(|(b,)| {
+            serde_json::from_str(&b).map_err(|e| StoreError::Corrupt(format!("credit record: {e}")))
+        })
+        .transpose()
     }
 }
 

@@ -44,7 +44,9 @@ pub use alerts::{
     Alert, AlertAction, AlertComment, AlertDraft, AlertError, AlertEvent, AlertFilter, AlertScope,
     AlertState, MAX_EVIDENCE_BYTES, RaisedAlert, SUBJECT_KINDS, Severity,
 };
-pub use customs::{CustomsError, TransitLogEntry, TransitRecord};
+pub use customs::{
+    CreditRecord, CustomsError, HOLD_KINDS, TransitLogEntry, TransitRecord, VehicleHold,
+};
 pub use error::{AppendError, OpenError, StoreError, VerifyError};
 pub use ingest::{Committed, IngestConfig, IngestError, Ingestor};
 pub use ledger::{MAX_BATCH, Receipt, Recorded, VehicleRecord};

@@ -603,6 +603,29 @@ CREATE TABLE transit_log (
 );
 "#;
 
+/// Customs, continued: holds on single cars of a transit with their reasons and release, and
+/// the credit classes customs records for exporters and carriers (tax-refund facts).
+const CUSTOMS_HOLDS: &str = r#"
+CREATE TABLE transit_holds (
+    number      TEXT NOT NULL REFERENCES transit_declarations(number),
+    vin         TEXT NOT NULL,
+    n           BIGINT NOT NULL,
+    kind        TEXT NOT NULL,
+    reason      TEXT NOT NULL,
+    held_at     TEXT NOT NULL,
+    held_by     TEXT NOT NULL,
+    released_at TEXT,
+    released_by TEXT,
+    PRIMARY KEY (number, vin, n)
+);
+CREATE TABLE credit_records (
+    organisation    TEXT PRIMARY KEY REFERENCES organisations(id),
+    body            TEXT NOT NULL,
+    recorded_at     TEXT NOT NULL,
+    recorded_by     TEXT NOT NULL
+);
+"#;
+
 /// Precise loading (精准装船): deck plans, stowage plans with their edits, ramp scans and
 /// load completions. Plans and their inputs are kept as the stowage crate's JSON.
 const LOADING: &str = r#"
@@ -694,6 +717,7 @@ pub fn sqlite() -> Migrator {
         migration(7, "vessels", VESSELS.to_string()),
         migration(8, "alerts", ALERTS.to_string()),
         migration(9, "customs", CUSTOMS.to_string()),
+        migration(10, "customs holds and credit", CUSTOMS_HOLDS.to_string()),
     ])
 }
 
@@ -713,5 +737,6 @@ pub fn postgres() -> Migrator {
         migration(7, "vessels", VESSELS.to_string()),
         migration(8, "alerts", ALERTS.to_string()),
         migration(9, "customs", CUSTOMS.to_string()),
+        migration(10, "customs holds and credit", CUSTOMS_HOLDS.to_string()),
     ])
 }

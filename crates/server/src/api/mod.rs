@@ -7,6 +7,7 @@
 mod access;
 pub mod alerts;
 mod corridor;
+mod customs;
 mod loading;
 pub mod readings;
 mod tally;
@@ -67,6 +68,26 @@ impl Modify for BearerAuth {
             );
         }
     }
+}
+
+/// Customs transit (转关), seals, holds, refund and savings (`customs.rs`).
+fn customs_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(customs::file_ship, customs::list_ship_filings))
+        .routes(routes!(customs::get_ship_filing))
+        .routes(routes!(customs::declare, customs::list_transits))
+        .routes(routes!(customs::get_transit, customs::amend))
+        .routes(routes!(customs::hold))
+        .routes(routes!(customs::release))
+        .routes(routes!(customs::arrive))
+        .routes(routes!(customs::close))
+        .routes(routes!(customs::hold_vehicle))
+        .routes(routes!(customs::release_vehicle))
+        .routes(routes!(customs::transit_log))
+        .routes(routes!(customs::put_credit))
+        .routes(routes!(customs::shipment_refund))
+        .routes(routes!(customs::shipment_savings))
+        .routes(routes!(customs::period_savings))
 }
 
 /// The `/api/v1` routes, and the OpenAPI document describing exactly them.
@@ -146,7 +167,8 @@ pub fn router() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(readings::submit_readings, readings::list_readings))
         .routes(routes!(readings::rollups))
         .routes(routes!(readings::register_sensor, readings::list_sensors))
-        .routes(routes!(readings::attach_sensor));
+        .routes(routes!(readings::attach_sensor))
+        .merge(customs_routes());
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", v1)
         .split_for_parts()
