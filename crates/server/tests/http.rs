@@ -35,6 +35,13 @@ async fn loading_flow(w: &World) {
 
 mod voyages;
 
+mod customs;
+
+/// A customs transit from declaration to close over HTTP (see `customs/mod.rs`).
+async fn customs_transit(w: &World) {
+    customs::a_transit_over_http(w).await
+}
+
 /// A voyage tracked from AIS, over HTTP (see `voyages/mod.rs`).
 async fn voyage_tracking(w: &World) {
     voyages::tracking_over_http(w).await
@@ -795,6 +802,7 @@ async fn matrix(w: &World) -> Vec<Row> {
     rows.extend(tally::rows(w).await);
     rows.extend(loading::rows(w).await);
     rows.extend(voyages::rows(w).await);
+    rows.extend(customs::rows(w).await);
     rows
 }
 
@@ -877,7 +885,8 @@ async fn authorization_matrix(w: &World) {
         failures.join("\n")
     );
 
-    // Lists are scoped, not just allowed: the carrier sees only V2 (on its voyage).
+    // Lists are scoped, not just allowed: the carrier sees only V2 (on its voyage) and the
+    // customs rows' cars (declared for transit on its voyage rv-0001), never V1.
     let (_, list) = w
         .call(Method::GET, "/api/v1/vehicles", Some(&tokens[1]), None)
         .await;
@@ -887,7 +896,11 @@ async fn authorization_matrix(w: &World) {
         .iter()
         .filter_map(|v| v["vin"].as_str())
         .collect();
-    assert_eq!(vins, vec![vin(2).to_string()]);
+    let expected: Vec<String> = [2, 51, 52, 53, 54]
+        .into_iter()
+        .map(|n| vin(n).to_string())
+        .collect();
+    assert_eq!(vins, expected);
     let (_, list) = w
         .call(Method::GET, "/api/v1/shipments", Some(&tokens[2]), None)
         .await;
@@ -1468,5 +1481,6 @@ both_engines!(
     credentials,
     tally_flow,
     loading_flow,
-    voyage_tracking
+    voyage_tracking,
+    customs_transit
 );

@@ -1,0 +1,699 @@
+//! Customs transit over HTTP: the authorization rows of its routes, and a transit from
+//! declaration to close (转关核销) with every refusal the issue names — a ship not filed, an
+//! overlapping declaration, a transit released while one of its cars is held, a close with a
+//! missing or mismatched seal — each answered with its reason and found in the customs log.
+
+use chrono::{Duration, Utc};
+use jianghai_core::{Actor, Event, OrgKind, Step, Vin};
+use jianghai_customs::FiledShip;
+use jianghai_customs::seal::{Seal, SealClass, SealKind};
+use jianghai_store::Store;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::{Row, World, id, none, submit, vin};
+
+const VESSEL: &str = "minsheng-ro-ro-8";
+const CARRIER: &str = "minsheng-shipping";
+/// The matrix's declarations: one to amend, hold and release; one arrived, to close.
+const SEEDED: &str = "800020250000901";
+const ARRIVED: &str = "800020250000902";
+
+/// Appends `step` for `vins` as `org`, timed now (on rv-0001 for voyage steps, at the Guoyuan
+/// yard for gate-in and tally).
+async fn step(store: &Store, step: Step, vins: &[Vin], org: &str) {
+    let mut e = Event::lifecycle(
+        Uuid::new_v4(),
+        step,
+        (Utc::now() - Duration::seconds(1)).fixed_offset(),
+        vins.to_vec(),
+        Actor {
+            organisation: id(org),
+            user: None,
+            device: None,
+        },
+    );
+    match step {
+        Step::GateIn | Step::Tally => e.read_point = Some(id("guoyuan-yard")),
+        Step::Load | Step::Depart | Step::Arrive => e.subjects.voyage = Some(id("rv-0001")),
+        _ => {}
+    }
+    store
+        .append(e)
+        .await
+        .unwrap_or_else(|e| panic!("{step}: {e}"));
+}
+
+/// Registers (for changan-intl), gates in and tallies `vins`: ready to be declared.
+async fn tallied(store: &Store, vins: &[Vin]) {
+    step(store, Step::Register, vins, "changan-intl").await;
+    step(store, Step::GateIn, vins, "guoyuan-port").await;
+    step(store, Step::Tally, vins, "guoyuan-port").await;
+}
+
+fn seal(number: &str) -> Value {
+    json!({"number": number, "kind": "mechanical", "class": "H", "on": "deck:minsheng-ro-ro-8/D1"})
+}
+
+fn declaration(number: &str, vins: &[Vin], seals: Value) -> Value {
+    json!({
+        "number": number,
+        "departureCustoms": "chongqing-customs",
+        "exitCustoms": "shanghai-customs",
+        "carrier": CARRIER,
+        "vessel": VESSEL,
+        "voyage": "rv-0001",
+        "route": "Yangtze: Guoyuan → Haitong",
+        "deadline": (Utc::now() + Duration::days(12)).to_rfc3339(),
+        "vins": vins.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "seals": seals,
+    })
+}
+
+async fn file_ship(store: &Store) {
+    store
+        .file_ship(&FiledShip {
+            vessel: VESSEL.into(),
+            carrier: CARRIER.into(),
+            positioning: true,
+            video: true,
+        })
+        .await
+        .expect("file ship");
+}
+
+fn store_declaration(number: &str, vins: Vec<Vin>) -> jianghai_customs::TransitDeclaration {
+    jianghai_customs::TransitDeclaration {
+        number: number.into(),
+        departure_customs: "chongqing-customs".into(),
+        exit_customs: "shanghai-customs".into(),
+        carrier: CARRIER.into(),
+        vessel: VESSEL.into(),
+        voyage: "rv-0001".into(),
+        route: "Yangtze".into(),
+        declared_at: Utc::now() - Duration::seconds(1),
+        deadline: Utc::now() + Duration::days(12),
+        vins,
+        seals: vec![Seal {
+            number: "CQ-000902".into(),
+            kind: SealKind::Mechanical {
+                class: SealClass::H,
+            },
+            on: "deck:minsheng-ro-ro-8/D1".into(),
+        }],
+    }
+}
+
+/// Rows of the matrix. The exporter (changan-intl) registered every car here, so it reads the
+/// declarations (read-only: 403 on acting); the carrier reads its ship's filing only; the port
+/// nothing. Where customs acts first, the operator's same request meets the state customs left
+/// (e.g. a second hold of a held car is 409): past the policy, refused by the lifecycle.
+pub async fn rows(w: &World) -> Vec<Row> {
+    file_ship(&w.store).await;
+    let (a, b, c) = (vin(51), vin(54), vin(52));
+    tallied(&w.store, &[a, b, c, vin(53)]).await;
+    let customs = id("chongqing-customs");
+    w.store
+        .declare_transit(&store_declaration(SEEDED, vec![a]), &customs, Utc::now())
+        .await
+        .expect("seeded transit");
+    w.store
+        .declare_transit(&store_declaration(ARRIVED, vec![b]), &customs, Utc::now())
+        .await
+        .expect("arrived transit");
+    for s in [Step::Load, Step::Depart, Step::Arrive] {
+        step(&w.store, s, &[b], CARRIER).await;
+    }
+    for action in [
+        jianghai_customs::TransitAction::Release,
+        jianghai_customs::TransitAction::Arrive,
+    ] {
+        w.store
+            .act_on_transit(ARRIVED, &action, &customs, Utc::now())
+            .await
+            .expect("act");
+    }
+    let row = |method: Method,
+               route: &'static str,
+               path: &str,
+               body: fn(OrgKind) -> Option<Value>,
+               expect: [u16; 6]| Row {
+        method,
+        route,
+        path: path.to_string(),
+        body,
+        expect,
+        fresh_token: false,
+        raw: None,
+    };
+    let reads = [200, 404, 404, 200, 200, 200];
+    let t = |rest: &str| format!("/api/v1/customs/transits/{SEEDED}{rest}");
+    vec![
+        row(
+            Method::POST,
+            "/api/v1/customs/ship-filings",
+            "/api/v1/customs/ship-filings",
+            |_| Some(json!({"vessel": VESSEL, "positioning": true, "video": true})),
+            [403, 403, 403, 201, 403, 201],
+        ),
+        row(
+            Method::GET,
+            "/api/v1/customs/ship-filings",
+            "/api/v1/customs/ship-filings",
+            none,
+            [200; 6],
+        ),
+        row(
+            Method::GET,
+            "/api/v1/customs/ship-filings/{vessel}",
+            "/api/v1/customs/ship-filings/minsheng-ro-ro-8",
+            none,
+            [404, 200, 404, 200, 200, 200],
+        ),
+        row(
+            Method::POST,
+            "/api/v1/customs/transits",
+            "/api/v1/customs/transits",
+            |k| {
+                let (n, v) = match k {
+                    OrgKind::Operator => ("800020250000953", vin(53)),
+                    _ => ("800020250000952", vin(52)),
+                };
+                Some(declaration(n, &[v], json!([seal("CQ-000952")])))
+            },
+            [403, 403, 403, 201, 403, 201],
+        ),
+        row(
+            Method::GET,
+            "/api/v1/customs/transits",
+            "/api/v1/customs/transits",
+            none,
+            [200; 6],
+        ),
+        row(
+            Method::GET,
+            "/api/v1/customs/transits/{number}",
+            &t(""),
+            none,
+            reads,
+        ),
+        row(
+            Method::PUT,
+            "/api/v1/customs/transits/{number}",
+            &t(""),
+            |_| Some(declaration(SEEDED, &[vin(51)], json!([seal("CQ-000901")]))),
+            [403, 404, 404, 200, 403, 200],
+        ),
+        row(
+            Method::POST,
+            "/api/v1/customs/transits/{number}/vehicles/{vin}/hold",
+            &t(&format!("/vehicles/{a}/hold")),
+            |_| Some(json!({"kind": "damage", "reason": "scratched door"})),
+            [403, 404, 404, 201, 403, 409],
+        ),
+        row(
+            Method::POST,
+            "/api/v1/customs/transits/{number}/vehicles/{vin}/release",
+            &t(&format!("/vehicles/{a}/release")),
+            none,
+            [403, 404, 404, 200, 403, 422],
+        ),
+        row(
+            Method::POST,
+            "/api/v1/customs/transits/{number}/hold",
+            &t("/hold"),
+            |_| Some(json!({"reason": "documents to check"})),
+            [403, 404, 404, 200, 403, 409],
+        ),
+        row(
+            Method::POST,
+            "/api/v1/customs/transits/{number}/release",
+            &t("/release"),
+            none,
+            [403, 404, 404, 200, 403, 200],
+        ),
+        row(
+            Method::POST,
+            "/api/v1/customs/transits/{number}/arrive",
+            &t("/arrive"),
+            none,
+            [403, 404, 404, 200, 403, 409],
+        ),
+        row(
+            Method::POST,
+            "/api/v1/customs/transits/{number}/close",
+            &format!("/api/v1/customs/transits/{ARRIVED}/close"),
+            |_| {
+                Some(json!({"found": [{"number": "CQ-000902",
+                    "on": "deck:minsheng-ro-ro-8/D1", "state": "sealed"}]}))
+            },
+            [403, 404, 404, 200, 403, 409],
+        ),
+        row(
+            Method::GET,
+            "/api/v1/customs/transits/{number}/log",
+            &t("/log"),
+            none,
+            reads,
+        ),
+        row(
+            Method::PUT,
+            "/api/v1/customs/credit/{organisation}",
+            "/api/v1/customs/credit/changan-intl",
+            |_| Some(json!({"refundClass": 1, "customsCredit": "certified"})),
+            [403, 403, 403, 200, 403, 200],
+        ),
+        row(
+            Method::GET,
+            "/api/v1/shipments/{id}/refund",
+            "/api/v1/shipments/sh-v2/refund",
+            none,
+            reads,
+        ),
+        row(
+            Method::GET,
+            "/api/v1/shipments/{id}/savings",
+            "/api/v1/shipments/sh-v2/savings?format=csv",
+            none,
+            reads,
+        ),
+        row(
+            Method::GET,
+            "/api/v1/customs/savings",
+            "/api/v1/customs/savings?from=2020-01-01T00:00:00Z&to=2099-01-01T00:00:00Z",
+            none,
+            [200; 6],
+        ),
+    ]
+}
+
+async fn log_of(w: &World, token: &str, number: &str) -> Vec<Value> {
+    let (s, b) = w
+        .call(
+            Method::GET,
+            &format!("/api/v1/customs/transits/{number}/log"),
+            Some(token),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    b.as_array().expect("log").clone()
+}
+
+fn refused(log: &[Value], action: &str, needle: &str) -> bool {
+    log.iter().any(|e| {
+        e["action"] == action
+            && e["outcome"] == "refused"
+            && e["detail"].as_str().is_some_and(|d| d.contains(needle))
+    })
+}
+
+/// A transit declared, held per car, released, arrived and closed over HTTP, with every
+/// refusal of the issue answered with its reason and logged for customs; the exporter reads it
+/// (and cannot act), the carrier cannot see it; refund and savings come from the stored facts.
+pub async fn a_transit_over_http(w: &World) {
+    let customs = w.token(OrgKind::Customs).await;
+    let exporter = w.token(OrgKind::Exporter).await;
+    let carrier = w.token(OrgKind::Carrier).await;
+    // The operator moves the cars (it may submit any step and sees every car).
+    let operator = w.token(OrgKind::Operator).await;
+    let post = |path: String, token: &str, body: Option<Value>| {
+        let token = token.to_string();
+        async move { w.call(Method::POST, &path, Some(&token), body).await }
+    };
+    let (x, y) = (vin(71), vin(72));
+    tallied(&w.store, &[x, y]).await;
+    let number = "800020250000071";
+    let seals = json!([seal("CQ-000071"), {"number": "ES-000071", "kind": "electronic",
+        "device": "eseal-71", "on": format!("vehicle:{y}")}]);
+
+    // A ship not filed with customs: refused, with the reason, and in the customs log.
+    let (s, b) = post(
+        "/api/v1/customs/transits".into(),
+        &customs,
+        Some(declaration(number, &[x, y], seals.clone())),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+    assert_eq!(
+        b["type"],
+        "https://jianghai.dev/problems/transit-declaration"
+    );
+    assert!(
+        b["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("ship minsheng-ro-ro-8 is not filed with customs")),
+        "{b}"
+    );
+    assert!(refused(
+        &log_of(w, &customs, number).await,
+        "declare",
+        "not filed"
+    ));
+    // The carrier cannot file its own ship; customs does, with its equipment.
+    let filing = json!({"vessel": VESSEL, "positioning": true, "video": true});
+    let (s, _) = post(
+        "/api/v1/customs/ship-filings".into(),
+        &carrier,
+        Some(filing.clone()),
+    )
+    .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, b) = post(
+        "/api/v1/customs/ship-filings".into(),
+        &customs,
+        Some(filing),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    assert_eq!(b["carrier"], CARRIER);
+    let (s, b) = w
+        .call(
+            Method::GET,
+            "/api/v1/customs/ship-filings",
+            Some(&carrier),
+            None,
+        )
+        .await;
+    assert_eq!((s, b[0]["vessel"].clone()), (StatusCode::OK, json!(VESSEL)));
+
+    // Declared (the cars move to `declared` in the ledger).
+    let (s, b) = post(
+        "/api/v1/customs/transits".into(),
+        &customs,
+        Some(declaration(number, &[x, y], seals.clone())),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    assert_eq!(b["state"], "declared");
+    assert_eq!(
+        w.store
+            .vehicle(&x)
+            .await
+            .expect("read")
+            .expect("x")
+            .status
+            .state,
+        jianghai_core::VehicleState::Declared
+    );
+
+    // Overlapping: a second declaration naming car y.
+    let other = "800020250000073";
+    let (s, b) = post(
+        "/api/v1/customs/transits".into(),
+        &customs,
+        Some(declaration(other, &[y], json!([seal("CQ-000073")]))),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+    assert!(
+        b["detail"].as_str().is_some_and(|d| d.contains(&format!(
+            "vehicle {y} is already on open transit declaration {number}"
+        ))),
+        "{b}"
+    );
+    assert!(refused(
+        &log_of(w, &customs, other).await,
+        "declare",
+        "already on open transit declaration"
+    ));
+
+    // The exporter reads the declaration and its log, and cannot act; the carrier sees none.
+    let path = |rest: &str| format!("/api/v1/customs/transits/{number}{rest}");
+    let (s, b) = w.call(Method::GET, &path(""), Some(&exporter), None).await;
+    assert_eq!((s, b["number"].clone()), (StatusCode::OK, json!(number)));
+    let (s, _) = post(path("/release"), &exporter, None).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+    let (s, _) = w.call(Method::GET, &path(""), Some(&carrier), None).await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (_, list) = w
+        .call(
+            Method::GET,
+            "/api/v1/customs/transits",
+            Some(&carrier),
+            None,
+        )
+        .await;
+    assert_eq!(list, json!([]));
+
+    // A car held for damage cannot move forward, and the transit cannot be released while it
+    // is held; a hold without a reason or of an unknown kind is refused.
+    let (s, b) = post(
+        path(&format!("/vehicles/{x}/hold")),
+        &customs,
+        Some(json!({"kind": "damage", "reason": " "})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+    let (s, b) = post(
+        path(&format!("/vehicles/{x}/hold")),
+        &customs,
+        Some(json!({"kind": "damage", "reason": "dented rear door"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let (s, b) = submit(w, &operator, "load", x.as_str()).await;
+    assert_eq!(s, StatusCode::CONFLICT, "a held car is not loaded: {b}");
+    let (s, b) = post(path("/release"), &customs, None).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{b}");
+    assert_eq!(b["type"], "https://jianghai.dev/problems/vehicle-held");
+    assert!(
+        b["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains(&format!("vehicle {x} is held (damage: dented rear door)"))),
+        "{b}"
+    );
+    assert!(refused(
+        &log_of(w, &customs, number).await,
+        "release",
+        "is held"
+    ));
+    let (_, b) = w.call(Method::GET, &path(""), Some(&exporter), None).await;
+    assert_eq!(b["vehicleHolds"][0]["reason"], "dented rear door");
+    // Releasing a car not under hold is refused; releasing the held one lets all move on.
+    let (s, b) = post(path(&format!("/vehicles/{y}/release")), &customs, None).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+    let (s, b) = post(path(&format!("/vehicles/{x}/release")), &customs, None).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert!(b["releasedAt"].is_string());
+    let (s, b) = post(path("/release"), &customs, None).await;
+    assert_eq!((s, b["state"].clone()), (StatusCode::OK, json!("released")));
+    // Amending a released transit is refused.
+    let (s, b) = w
+        .call(
+            Method::PUT,
+            &path(""),
+            Some(&customs),
+            Some(declaration(number, &[x], seals.clone())),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{b}");
+
+    // The river leg, arrival at Shanghai, and the close (核销): a missing seal and a
+    // mismatched one are refused, naming the seal; intact seals close the transit.
+    for st in ["load", "depart", "arrive"] {
+        let body = json!({"step": st, "vins": [x.to_string(), y.to_string()], "voyage": "rv-0001"});
+        let (s, b) = w
+            .call(Method::POST, "/api/v1/events", Some(&operator), Some(body))
+            .await;
+        assert!(s.is_success(), "{st}: {s} {b}");
+    }
+    let (s, b) = post(path("/arrive"), &customs, None).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    let deck = json!({"number": "CQ-000071", "on": "deck:minsheng-ro-ro-8/D1", "state": "sealed"});
+    let (s, b) = post(path("/close"), &customs, Some(json!({"found": [deck]}))).await;
+    assert_eq!(s, StatusCode::CONFLICT, "{b}");
+    assert_eq!(b["type"], "https://jianghai.dev/problems/seal-verification");
+    assert!(
+        b["detail"].as_str().is_some_and(
+            |d| d.contains(&format!("seal ES-000071 applied on vehicle:{y} is missing"))
+        ),
+        "{b}"
+    );
+    let swapped = json!({"number": "ES-000999", "on": format!("vehicle:{y}"), "state": "sealed"});
+    let (s, b) = post(
+        path("/close"),
+        &customs,
+        Some(json!({"found": [deck, swapped]})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{b}");
+    assert!(
+        b["detail"].as_str().is_some_and(
+            |d| d.contains("seal ES-000999 on vehicle:") && d.contains("never applied")
+        ),
+        "{b}"
+    );
+    let log = log_of(w, &customs, number).await;
+    assert!(refused(&log, "close", "is missing"));
+    assert!(refused(&log, "close", "never applied"));
+    let eseal = json!({"number": "ES-000071", "on": format!("vehicle:{y}"), "state": "sealed"});
+    let (s, b) = post(
+        path("/close"),
+        &customs,
+        Some(json!({"found": [deck, eseal]})),
+    )
+    .await;
+    assert_eq!(
+        (s, b["state"].clone()),
+        (StatusCode::OK, json!("closed")),
+        "{b}"
+    );
+    assert_eq!(
+        w.store
+            .vehicle(&y)
+            .await
+            .expect("read")
+            .expect("y")
+            .status
+            .state,
+        jianghai_core::VehicleState::TransitClosed
+    );
+    // The exporter reads the whole log, refusals included.
+    let log = log_of(w, &exporter, number).await;
+    let actions: Vec<(&str, &str)> = log
+        .iter()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap_or(""),
+                e["outcome"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    assert!(actions.contains(&("hold_vehicle", "done")));
+    assert!(actions.contains(&("release_vehicle", "done")));
+    assert_eq!(actions.last(), Some(&("close", "done")));
+
+    // Refund: not eligible until customs records the parties' credit; then eligible, from the
+    // day after the release.
+    let (s, b) = post(
+        "/api/v1/shipments".into(),
+        &exporter,
+        Some(json!({"id": "sh-transit", "destinationCountry": "MX",
+            "vins": [x.to_string(), y.to_string()]})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let refund = || async {
+        w.call(
+            Method::GET,
+            "/api/v1/shipments/sh-transit/refund",
+            Some(&exporter),
+            None,
+        )
+        .await
+    };
+    let (s, b) = refund().await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["assessment"]["eligible"], false, "{b}");
+    assert_eq!(b["facts"]["departure_port"], "guoyuan-ro-ro");
+    for (org, credit) in [
+        (
+            "changan-intl",
+            json!({"refundClass": 1, "customsCredit": "certified"}),
+        ),
+        (
+            CARRIER,
+            json!({"customsCredit": "general", "taxCredit": "A"}),
+        ),
+    ] {
+        let (s, b) = w
+            .call(
+                Method::PUT,
+                &format!("/api/v1/customs/credit/{org}"),
+                Some(&customs),
+                Some(credit),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+    }
+    let (_, b) = refund().await;
+    assert_eq!(b["assessment"]["eligible"], true, "{b}");
+    let tomorrow = (Utc::now() + Duration::days(1)).date_naive().to_string();
+    assert_eq!(b["assessment"]["refund_from"], json!(tomorrow), "{b}");
+    let (s, _) = w
+        .call(
+            Method::GET,
+            "/api/v1/shipments/sh-transit/refund",
+            Some(&carrier),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    // Savings: JSON, CSV and .xlsx with their content types and file names.
+    let (s, b) = w
+        .call(
+            Method::GET,
+            "/api/v1/shipments/sh-transit/savings",
+            Some(&exporter),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(
+        (b["cars"].clone(), b["saved"].clone()),
+        (json!(2), json!(2 * 1_500))
+    );
+    let get = |path: &'static str| {
+        let req = w
+            .client
+            .get(format!("{}{path}", w.base))
+            .bearer_auth(customs.clone());
+        async move { req.send().await.expect("send") }
+    };
+    let res = get("/api/v1/shipments/sh-transit/savings?format=csv&lang=zh").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-type"], "text/csv; charset=utf-8");
+    assert_eq!(
+        res.headers()["content-disposition"],
+        "attachment; filename=\"savings-sh-transit.csv\""
+    );
+    let text = res.text().await.expect("csv");
+    assert!(
+        text.contains("出境港堆存") && text.contains("sh-transit"),
+        "{text}"
+    );
+    let res = get(
+        "/api/v1/customs/savings?from=2020-01-01T00:00:00Z&to=2099-01-01T00:00:00Z&format=xlsx",
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(
+        res.headers()["content-type"],
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    );
+    assert_eq!(
+        res.headers()["content-disposition"],
+        "attachment; filename=\"savings-20200101-20990101.xlsx\""
+    );
+    assert!(res.bytes().await.expect("xlsx").starts_with(b"PK"));
+    let (s, b) = w
+        .call(
+            Method::GET,
+            "/api/v1/customs/savings?from=2020-01-01T00:00:00Z&to=2099-01-01T00:00:00Z",
+            Some(&carrier),
+            None,
+        )
+        .await;
+    assert_eq!((s, b["shipments"].clone()), (StatusCode::OK, json!([])));
+    let (s, b) = w
+        .call(
+            Method::GET,
+            "/api/v1/customs/savings?from=2099-01-01T00:00:00Z&to=2020-01-01T00:00:00Z",
+            Some(&customs),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+    let (s, _) = w
+        .call(
+            Method::GET,
+            "/api/v1/shipments/sh-transit/savings?format=pdf",
+            Some(&customs),
+            None,
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+}
