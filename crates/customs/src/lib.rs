@@ -12,11 +12,14 @@
 //!   days gained over the exit-port baseline.
 //! - [`savings`]: storage and labour saved against the container-transit baseline, from a cost
 //!   model that is data, per shipment and per period, as CSV or `.xlsx`.
+//! - [`transship`]: the Shanghai ocean leg (ocean vessel, terminal, berth window, cut-off, ETD),
+//!   direct or yard transfer with its dwell, and the cut-off risk from the river ETA P50/P90.
 
 pub mod refund;
 pub mod savings;
 pub mod seal;
 pub mod transit;
+pub mod transship;
 
 pub use refund::{Assessment, Condition, CreditClass, RefundRules, ShipmentFacts, TaxCredit};
 pub use savings::{CostItem, CostModel, Savings, ShipmentSavings};

@@ -19,7 +19,7 @@
 //! | operator | all | all | all | every organisation |
 //!
 //! Alerts are scoped by their subject ([`alerts`]): an exporter sees alerts on its vehicles and
-//! shipments; a carrier those on its vessels (decks, zones, seals), its voyages and the vehicles
+//! shipments (and on the seals of the customs transits naming its cars); a carrier those on its vessels (decks, zones, seals), its voyages and the vehicles
 //! on them; a port those on its facilities (zones, seals) and the vehicles at them; customs, the
 //! coordinator and the operator see all. Another party's alert reads as absent (404), for
 //! reading and acting alike. Acting on an alert (acknowledge, resolve, assign, comment) needs

@@ -825,6 +825,7 @@ impl Tracking {
             .watch
             .observe(&observation(&record.snapshot, tracker, plan.as_ref()));
         crate::alerting::persist(&self.store, decisions.clone()).await;
+        crate::api::transship::watch_cut_off(&self.store, voyage.as_str(), p.at).await;
         Ok(FixOutcome::Tracked { events, decisions })
     }
 

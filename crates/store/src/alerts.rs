@@ -223,8 +223,8 @@ pub struct AlertEvent {
 #[derive(Debug, Clone, PartialEq)]
 pub enum AlertScope {
     All,
-    /// Alerts on vehicles and shipments this exporter registered, and on the voyages it has
-    /// cars on.
+    /// Alerts on vehicles and shipments this exporter registered, on the voyages it has cars
+    /// on, and on the seals of the customs transits naming its cars.
     ExportedBy(Ident),
     /// Alerts on this carrier's vessels (their decks, zones and seals), its voyages, and the
     /// vehicles it may see (those on its voyages).
@@ -249,7 +249,10 @@ impl AlertScope {
             AlertScope::ExportedBy(o) => format!(
                 "({} OR (a.subject_kind = 'shipment' AND a.owner IN \
                  (SELECT id FROM shipments WHERE exporter = $2)) \
-                 OR (a.subject_kind = 'voyage' AND a.owner IN ({})))",
+                 OR (a.subject_kind = 'voyage' AND a.owner IN ({})) \
+                 OR (a.subject_kind = 'seal' AND a.subject_id IN (SELECT ts.subject \
+                 FROM transit_seals ts JOIN transit_vins tv ON tv.number = ts.number \
+                 JOIN vehicles v ON v.vin = tv.vin WHERE v.exporter = $2)))",
                 vehicles(VehicleScope::ExportedBy(o.clone())),
                 crate::scoped::VOYAGES_BOOKED_BY
             ),

@@ -289,6 +289,17 @@ impl Store {
                     .execute(&mut *tx)
                     .await?;
             }
+            sqlx::query("DELETE FROM transit_seals WHERE number = $1")
+                .bind(&d.number)
+                .execute(&mut *tx)
+                .await?;
+            for subject in seal_subjects(d) {
+                sqlx::query("INSERT INTO transit_seals (number, subject) VALUES ($1, $2)")
+                    .bind(&d.number)
+                    .bind(subject)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             tx.commit().await?;
         });
         self.log_transit(
@@ -538,6 +549,17 @@ impl Store {
                 sqlx::query("INSERT INTO transit_vins (number, vin) VALUES ($1, $2)")
                     .bind(&d.number)
                     .bind(v.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            sqlx::query("DELETE FROM transit_seals WHERE number = $1")
+                .bind(&d.number)
+                .execute(&mut *tx)
+                .await?;
+            for subject in seal_subjects(d) {
+                sqlx::query("INSERT INTO transit_seals (number, subject) VALUES ($1, $2)")
+                    .bind(&d.number)
+                    .bind(subject)
                     .execute(&mut *tx)
                     .await?;
             }
@@ -825,6 +847,19 @@ impl Store {
         })
         .transpose()
     }
+}
+
+/// The monitoring subjects of a declaration's seals: `<vessel>/<seal number>` (the `seal:` subject
+/// an e-seal's sensor is attached to), once each.
+pub fn seal_subjects(d: &TransitDeclaration) -> Vec<String> {
+    let mut out: Vec<String> = d
+        .seals
+        .iter()
+        .map(|s| format!("{}/{}", d.vessel, s.number))
+        .collect();
+    out.sort();
+    out.dedup();
+    out
 }
 
 fn record(

@@ -25,6 +25,7 @@ mod monitoring;
 mod registry;
 mod scoped;
 mod tally;
+mod transship;
 mod vessels;
 mod webhooks;
 
@@ -64,6 +65,7 @@ pub use tally::{
     NewGateIn, NewIdentification, ResultRecord, SessionRecord, SessionState, TallyError,
     TallyScope, photo_type,
 };
+pub use transship::{TransshipError, Transshipment};
 pub use vessels::{
     LockPassageRecord, PositionRecord, ProgressRecord, SectionTransitRecord, StateChangeRecord,
     StaticRecord, TrackSnapshot, TrackingRecord, VoyagePlan, VoyageWindow,

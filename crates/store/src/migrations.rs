@@ -603,8 +603,10 @@ CREATE TABLE transit_log (
 );
 "#;
 
-/// Customs, continued: holds on single cars of a transit with their reasons and release, and
-/// the credit classes customs records for exporters and carriers (tax-refund facts).
+/// Customs, continued: holds on single cars of a transit with their reasons and release, the
+/// seal subjects of each declaration (`<vessel>/<seal number>`, so an exporter sees the alerts
+/// of the seals on its transits), the Shanghai ocean legs with each car's transfer and export,
+/// and the credit classes customs records for exporters and carriers (tax-refund facts).
 const CUSTOMS_HOLDS: &str = r#"
 CREATE TABLE transit_holds (
     number      TEXT NOT NULL REFERENCES transit_declarations(number),
@@ -617,6 +619,29 @@ CREATE TABLE transit_holds (
     released_at TEXT,
     released_by TEXT,
     PRIMARY KEY (number, vin, n)
+);
+CREATE TABLE transit_seals (
+    number  TEXT NOT NULL REFERENCES transit_declarations(number),
+    subject TEXT NOT NULL,
+    PRIMARY KEY (number, subject)
+);
+CREATE INDEX transit_seals_by_subject ON transit_seals(subject);
+CREATE TABLE ocean_legs (
+    voyage TEXT PRIMARY KEY REFERENCES voyages(id),
+    feeder TEXT,
+    body   TEXT NOT NULL,
+    set_at TEXT NOT NULL,
+    set_by TEXT NOT NULL
+);
+CREATE TABLE transshipments (
+    vin             TEXT NOT NULL,
+    voyage          TEXT NOT NULL REFERENCES voyages(id),
+    transfer        TEXT NOT NULL,
+    arrived_at      TEXT NOT NULL,
+    transshipped_at TEXT NOT NULL,
+    dwell_seconds   BIGINT NOT NULL,
+    exported_at     TEXT,
+    PRIMARY KEY (vin, voyage)
 );
 CREATE TABLE credit_records (
     organisation    TEXT PRIMARY KEY REFERENCES organisations(id),
@@ -717,7 +742,11 @@ pub fn sqlite() -> Migrator {
         migration(7, "vessels", VESSELS.to_string()),
         migration(8, "alerts", ALERTS.to_string()),
         migration(9, "customs", CUSTOMS.to_string()),
-        migration(10, "customs holds and credit", CUSTOMS_HOLDS.to_string()),
+        migration(
+            10,
+            "customs holds, seals, transshipment and credit",
+            CUSTOMS_HOLDS.to_string(),
+        ),
     ])
 }
 
@@ -737,6 +766,10 @@ pub fn postgres() -> Migrator {
         migration(7, "vessels", VESSELS.to_string()),
         migration(8, "alerts", ALERTS.to_string()),
         migration(9, "customs", CUSTOMS.to_string()),
-        migration(10, "customs holds and credit", CUSTOMS_HOLDS.to_string()),
+        migration(
+            10,
+            "customs holds, seals, transshipment and credit",
+            CUSTOMS_HOLDS.to_string(),
+        ),
     ])
 }

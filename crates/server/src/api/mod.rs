@@ -12,6 +12,7 @@ mod loading;
 pub mod readings;
 mod tally;
 mod tracking;
+pub(crate) mod transship;
 
 use serde::Serialize;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
@@ -88,6 +89,9 @@ fn customs_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(customs::shipment_refund))
         .routes(routes!(customs::shipment_savings))
         .routes(routes!(customs::period_savings))
+        .routes(routes!(transship::put_ocean_leg, transship::get_ocean_leg))
+        .routes(routes!(transship::transship))
+        .routes(routes!(transship::confirm_export))
 }
 
 /// The `/api/v1` routes, and the OpenAPI document describing exactly them.

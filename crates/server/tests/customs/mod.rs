@@ -71,6 +71,15 @@ fn declaration(number: &str, vins: &[Vin], seals: Value) -> Value {
     })
 }
 
+/// The ocean leg of ov-0001 for Manzanillo, fed by rv-0001, its cut-off `cut_off_h` hours from
+/// now (negative: passed).
+fn ocean_leg(cut_off_h: i64) -> Value {
+    let h = |n: i64| (Utc::now() + Duration::hours(n)).to_rfc3339();
+    json!({"terminal": "haitong-terminal", "berthFrom": h(-6), "berthTo": h(30),
+           "cutOff": h(cut_off_h), "etd": h(24), "dischargePort": "MXZLO",
+           "feeder": "rv-0001", "handlingMinutes": 360})
+}
+
 async fn file_ship(store: &Store) {
     store
         .file_ship(&FiledShip {
@@ -277,6 +286,34 @@ pub async fn rows(w: &World) -> Vec<Row> {
             "/api/v1/shipments/sh-v2/savings?format=csv",
             none,
             reads,
+        ),
+        row(
+            Method::PUT,
+            "/api/v1/voyages/{id}/ocean-leg",
+            "/api/v1/voyages/ov-0001/ocean-leg",
+            |_| Some(ocean_leg(4)),
+            [403, 404, 404, 403, 403, 200],
+        ),
+        row(
+            Method::GET,
+            "/api/v1/voyages/{id}/ocean-leg",
+            "/api/v1/voyages/ov-0001/ocean-leg",
+            none,
+            [200, 404, 404, 200, 200, 200],
+        ),
+        row(
+            Method::POST,
+            "/api/v1/voyages/{id}/transshipments",
+            "/api/v1/voyages/ov-0001/transshipments",
+            |_| Some(json!({"vins": [vin(2).to_string()], "transfer": "direct"})),
+            [403, 404, 404, 403, 403, 409],
+        ),
+        row(
+            Method::POST,
+            "/api/v1/voyages/{id}/exports",
+            "/api/v1/voyages/ov-0001/exports",
+            |_| Some(json!({"vins": [vin(2).to_string()]})),
+            [403, 404, 404, 403, 403, 409],
         ),
         row(
             Method::GET,
@@ -492,13 +529,29 @@ pub async fn a_transit_over_http(w: &World) {
 
     // The river leg, arrival at Shanghai, and the close (核销): a missing seal and a
     // mismatched one are refused, naming the seal; intact seals close the transit.
-    for st in ["load", "depart", "arrive"] {
+    let leg = |st: &'static str| {
         let body = json!({"step": st, "vins": [x.to_string(), y.to_string()], "voyage": "rv-0001"});
-        let (s, b) = w
-            .call(Method::POST, "/api/v1/events", Some(&operator), Some(body))
-            .await;
-        assert!(s.is_success(), "{st}: {s} {b}");
-    }
+        let token = operator.clone();
+        async move {
+            let (s, b) = w
+                .call(Method::POST, "/api/v1/events", Some(&token), Some(body))
+                .await;
+            assert!(s.is_success(), "{st}: {s} {b}");
+        }
+    };
+    leg("load").await;
+    leg("depart").await;
+    eseal_opened_in_transit(w, &customs, &exporter).await;
+    leg("arrive").await;
+    // Transshipping before the transit is closed is refused by the lifecycle.
+    set_leg(w, &operator).await;
+    let (s, b) = post(
+        "/api/v1/voyages/ov-0001/transshipments".into(),
+        &operator,
+        Some(json!({"vins": [x.to_string()], "transfer": "direct"})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CONFLICT, "{b}");
     let (s, b) = post(path("/arrive"), &customs, None).await;
     assert_eq!(s, StatusCode::OK, "{b}");
     let deck = json!({"number": "CQ-000071", "on": "deck:minsheng-ro-ro-8/D1", "state": "sealed"});
@@ -550,6 +603,62 @@ pub async fn a_transit_over_http(w: &World) {
             .state,
         jianghai_core::VehicleState::TransitClosed
     );
+    // Transshipped at Shanghai, x ship to ship and y through the yard (dwell measured), and
+    // exported per car: one ledger event each.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    for (v, transfer) in [(x, "direct"), (y, "yard")] {
+        let (s, b) = post(
+            "/api/v1/voyages/ov-0001/transshipments".into(),
+            &operator,
+            Some(json!({"vins": [v.to_string()], "transfer": transfer})),
+        )
+        .await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+        assert_eq!(b[0]["transfer"], transfer);
+        if transfer == "yard" {
+            assert!(b[0]["dwellSeconds"].as_i64().is_some_and(|d| d >= 1), "{b}");
+        } else {
+            assert_eq!(b[0]["dwellSeconds"], 0);
+        }
+    }
+    let before = w.store.head().await.expect("head").0;
+    let (s, b) = post(
+        "/api/v1/voyages/ov-0001/exports".into(),
+        &operator,
+        Some(json!({"vins": [x.to_string(), y.to_string()]})),
+    )
+    .await;
+    assert_eq!(
+        (s, b["exported"].clone()),
+        (StatusCode::OK, json!(2)),
+        "{b}"
+    );
+    assert_eq!(
+        w.store.head().await.expect("head").0,
+        before + 2,
+        "one event per car"
+    );
+    assert_eq!(
+        w.store
+            .vehicle(&x)
+            .await
+            .expect("read")
+            .expect("x")
+            .status
+            .state,
+        jianghai_core::VehicleState::Exported
+    );
+    let (_, b) = w
+        .call(
+            Method::GET,
+            "/api/v1/voyages/ov-0001/ocean-leg",
+            Some(&customs),
+            None,
+        )
+        .await;
+    assert_eq!(b["transshipments"].as_array().map(Vec::len), Some(2), "{b}");
+    assert!(b["transshipments"][0]["exportedAt"].is_string(), "{b}");
+
     // The exporter reads the whole log, refusals included.
     let log = log_of(w, &exporter, number).await;
     let actions: Vec<(&str, &str)> = log
@@ -696,4 +805,143 @@ pub async fn a_transit_over_http(w: &World) {
         )
         .await;
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+/// The e-seal ES-000071 of the transit, a customs device on the monitoring pipeline: its
+/// readings (sealed or opened, battery) go in over HTTP ingestion with the device's credential;
+/// "opened" while the ship is under way raises the corridor's critical `seal-broken-in-transit`
+/// alert, which customs sees and, scoped, the exporter whose cars the transit carries — not the
+/// port.
+async fn eseal_opened_in_transit(w: &World, customs: &str, exporter: &str) {
+    let subject = "seal:minsheng-ro-ro-8/ES-000071";
+    let (s, b) = w
+        .call(
+            Method::POST,
+            "/api/v1/devices",
+            Some(customs),
+            Some(json!({"id": "eseal-71", "kind": "sensor", "name": "E-seal ES-000071"})),
+        )
+        .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    let credential = b["credential"].as_str().expect("credential").to_string();
+    for (sensor, m) in [("state", "SealBroken"), ("battery", "Voltage")] {
+        let (s, b) = w
+            .call(
+                Method::POST,
+                "/api/v1/sensors",
+                Some(customs),
+                Some(
+                    json!({"device": "eseal-71", "sensor": sensor, "measurement": m,
+                    "subject": subject}),
+                ),
+            )
+            .await;
+        assert_eq!(s, StatusCode::CREATED, "{b}");
+    }
+    // After the departure (a reading must be under way to count as in transit).
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let now = Utc::now();
+    let at = |s: i64| jianghai_core::ledger::format_time(now - Duration::seconds(s));
+    // The battery has been low (3.1 V) for over five minutes; the seal opens now.
+    let mut readings: Vec<Value> = [400, 300, 150, 0]
+        .into_iter()
+        .map(|s| {
+            json!({"sensor": "battery", "measurement": "Voltage", "value": 3.1, "unit": "VLT",
+                   "time": at(s)})
+        })
+        .collect();
+    readings.push(
+        json!({"sensor": "state", "measurement": "SealBroken", "value": true,
+                         "time": at(0)}),
+    );
+    let (s, b) = w
+        .call(
+            Method::POST,
+            "/api/v1/readings",
+            Some(&credential),
+            Some(json!({ "readings": readings })),
+        )
+        .await;
+    assert!(s.is_success(), "{s} {b}");
+    let path = format!("/api/v1/alerts?subject={subject}");
+    let mut found = Value::Null;
+    for _ in 0..100 {
+        let (_, b) = w.call(Method::GET, &path, Some(customs), None).await;
+        if let Some(a) = b["items"]
+            .as_array()
+            .and_then(|i| i.iter().find(|a| a["rule"] == "seal-broken-in-transit"))
+        {
+            found = a.clone();
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(
+        found["severity"], "critical",
+        "customs sees the alert: {found}"
+    );
+    let (_, b) = w.call(Method::GET, &path, Some(exporter), None).await;
+    assert_eq!(b["items"][0]["id"], found["id"], "the exporter too: {b}");
+    let port = w.token(OrgKind::Port).await;
+    let (_, b) = w.call(Method::GET, &path, Some(&port), None).await;
+    assert_eq!(b["items"], json!([]), "not the port");
+    // The low battery is a warning of its own rule.
+    let (_, b) = w.call(Method::GET, &path, Some(customs), None).await;
+    let battery: Vec<&Value> = b["items"]
+        .as_array()
+        .map(|i| {
+            i.iter()
+                .filter(|a| a["rule"] == "eseal-battery-low")
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(battery.len(), 1, "{b}");
+    assert_eq!(battery[0]["severity"], "warning");
+}
+
+/// Sets ov-0001's ocean leg with a cut-off already passed: the river cars missed it, and the
+/// ocean voyage gets a critical `cut-off-risk` alert; a leg whose cut-off is after its ETD is
+/// refused.
+async fn set_leg(w: &World, operator: &str) {
+    let mut bad = ocean_leg(30);
+    bad["etd"] = json!((Utc::now() + Duration::hours(24)).to_rfc3339());
+    let (s, b) = w
+        .call(
+            Method::PUT,
+            "/api/v1/voyages/ov-0001/ocean-leg",
+            Some(operator),
+            Some(bad),
+        )
+        .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+    assert!(
+        b["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("cut-off must not be after the ETD")),
+        "{b}"
+    );
+    let (s, b) = w
+        .call(
+            Method::PUT,
+            "/api/v1/voyages/ov-0001/ocean-leg",
+            Some(operator),
+            Some(ocean_leg(-1)),
+        )
+        .await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["cutOffRisk"]["risk"], "missed", "{b}");
+    let (_, b) = w
+        .call(
+            Method::GET,
+            "/api/v1/alerts?subject=voyage:ov-0001",
+            Some(operator),
+            None,
+        )
+        .await;
+    let a = &b["items"][0];
+    assert_eq!(
+        (a["rule"].as_str(), a["severity"].as_str()),
+        (Some("cut-off-risk"), Some("critical")),
+        "{b}"
+    );
 }
