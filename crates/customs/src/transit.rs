@@ -69,6 +69,9 @@ pub enum TransitProblem {
     },
     #[error("vehicle {vin} is already on open transit declaration {other}")]
     Overlap { vin: String, other: String },
+    /// An amendment may keep or drop declared vehicles, not add any.
+    #[error("vehicle {0} was not declared; an amendment cannot add vehicles")]
+    Added(String),
 }
 
 impl TransitDeclaration {

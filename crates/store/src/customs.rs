@@ -516,10 +516,7 @@ impl Store {
         let mut problems = d.problems(&self.filed_ships().await?, &self.open_transit_vins().await?);
         for v in &d.vins {
             if !t.declaration.vins.contains(v) {
-                problems.push(TransitProblem::Empty {
-                    field: "vehicles (an amendment may only keep or drop declared vehicles)",
-                });
-                break;
+                problems.push(TransitProblem::Added(v.to_string()));
             }
         }
         if !problems.is_empty() {
