@@ -14,12 +14,14 @@
 //!   [`Application::run_until`] runs beside the server.
 //! - Readings come in over HTTP (`POST /api/v1/readings`) and MQTT ([`ingest::mqtt`]), are
 //!   stored by one group-commit queue ([`ingest`]) and, once durable, go to the watch engine.
+//! - Everything else is the web console ([`console`]): `web/`'s built files, embedded.
 
 pub mod alerting;
 pub mod api;
 pub mod audit;
 pub mod auth;
 pub mod bootstrap;
+pub mod console;
 pub mod extract;
 pub mod feeds;
 pub mod ingest;
@@ -34,7 +36,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::Request;
-use axum::response::{Html, IntoResponse};
+use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router, middleware};
 use jianghai_store::Store;
@@ -117,11 +119,11 @@ pub fn app(state: AppState) -> Router {
     let api = api.route_layer(middleware::from_fn_with_state(state.clone(), audit::record));
     let limit = state.config.body_limit;
     Router::new()
-        .route("/", get(index))
         .route("/healthz", get(healthz))
         .route("/livez", get(livez))
         .merge(api)
         .merge(SwaggerUi::new("/api/docs").url("/api/openapi.json", openapi))
+        .fallback(console::serve)
         .layer(DefaultBodyLimit::disable())
         .layer(tower_http::limit::RequestBodyLimitLayer::new(limit))
         .layer(middleware::map_response(problem::problemize))
@@ -140,10 +142,6 @@ pub fn app(state: AppState) -> Router {
         )
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
-}
-
-async fn index() -> Html<&'static str> {
-    Html(include_str!("index.html"))
 }
 
 /// Liveness only: answers without touching the store (also the load runs' ceiling).
