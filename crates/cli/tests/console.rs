@@ -32,7 +32,8 @@ fn in_ci() -> bool {
 /// What the browser test needs that is missing, if anything.
 fn missing() -> Vec<String> {
     let web = root().join("web");
-    let chromium = std::env::var("JIANGHAI_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    let chromium =
+        std::env::var("JIANGHAI_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     let mut out = Vec::new();
     if !Command::new("node")
         .arg("--version")
@@ -46,7 +47,9 @@ fn missing() -> Vec<String> {
     }
     for p in ["node_modules/playwright-core", "dist/index.html"] {
         if !web.join(p).exists() {
-            out.push(format!("web/{p} (cargo build without JIANGHAI_SKIP_CONSOLE runs npm ci && npm run build)"));
+            out.push(format!(
+                "web/{p} (cargo build without JIANGHAI_SKIP_CONSOLE runs npm ci && npm run build)"
+            ));
         }
     }
     out
@@ -54,7 +57,11 @@ fn missing() -> Vec<String> {
 
 fn http_get(addr: &str, path: &str) -> String {
     let mut conn = std::net::TcpStream::connect(addr).expect("connect");
-    write!(conn, "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").expect("request");
+    write!(
+        conn,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .expect("request");
     let mut resp = String::new();
     conn.read_to_string(&mut resp).expect("response");
     resp
@@ -101,7 +108,10 @@ fn console_end_to_end_in_headless_chromium() {
     for path in ["/", "/alerts", "/vin/LS5D3ECA4SC001001"] {
         let page = http_get(&addr, path);
         assert!(page.starts_with("HTTP/1.1 200"), "{path}: {page}");
-        assert!(page.contains(r#"<div id="app">"#), "{path} is the console: {page}");
+        assert!(
+            page.contains(r#"<div id="app">"#),
+            "{path} is the console: {page}"
+        );
     }
     let api = http_get(&addr, "/api/v1/no-such-route");
     assert!(api.starts_with("HTTP/1.1 404"), "{api}");
@@ -136,7 +146,12 @@ fn console_end_to_end_in_headless_chromium() {
     eprintln!("{report}");
     assert!(out.status.success(), "end-to-end checks failed:\n{report}");
     assert!(report.contains("all end-to-end checks passed"), "{report}");
-    for name in ["exporter-map", "customs-vin-verified", "carrier-vessel", "carrier-alerts"] {
+    for name in [
+        "exporter-map",
+        "customs-vin-verified",
+        "carrier-vessel",
+        "carrier-alerts",
+    ] {
         assert!(
             shots.join(format!("{name}.png")).exists(),
             "screenshot {name}.png in {}",

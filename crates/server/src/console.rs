@@ -16,7 +16,10 @@ struct Dist;
 /// The fallback of the whole router.
 pub async fn serve(method: Method, uri: Uri) -> Response {
     let path = uri.path();
-    if path == "/api" || path.starts_with("/api/") || !(method == Method::GET || method == Method::HEAD) {
+    if path == "/api"
+        || path.starts_with("/api/")
+        || !(method == Method::GET || method == Method::HEAD)
+    {
         return StatusCode::NOT_FOUND.into_response();
     }
     let file = path.trim_start_matches('/');
@@ -26,7 +29,11 @@ pub async fn serve(method: Method, uri: Uri) -> Response {
         return asset_response(file, asset);
     }
     // A missing file with an extension is a real 404 (a stale chunk, a typo), not the app.
-    if file.rsplit('/').next().is_some_and(|last| last.contains('.')) {
+    if file
+        .rsplit('/')
+        .next()
+        .is_some_and(|last| last.contains('.'))
+    {
         return StatusCode::NOT_FOUND.into_response();
     }
     match Dist::get("index.html") {

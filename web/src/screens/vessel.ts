@@ -8,7 +8,6 @@ interface Lane { id: string; fore_x_mm: number; length_mm: number; width_mm: num
 interface Deck { id: string; name: string; level: number; lanes: Lane[] }
 interface Placement { vin: string; load_seq: number; position_mm: number; slot: { deck: string; lane: string } }
 interface Sensor { device: string; sensor: string; measurement: string; unit: string; subject: string; name: string }
-interface Reading { time: string; value: number }
 
 const CAR_MM = 4700;
 
@@ -74,16 +73,36 @@ export default async function vessel(ctx: Ctx, id: string) {
   ctx.main.append(h('h2', {}, t('sensors')), sensors.length ? charts : h('p', { class: 'muted' }, t('none')));
   if (sensors.length) {
     const { chart } = await import('../charts');
+    // The voyage's window (the API's default is the last 24 hours): hourly rollups from two days
+    // before its first move to a day after its last state change.
+    const states = voyages.length ? await api<{ items: { at: string }[] }>(`/voyages/${encodeURIComponent(voyages[0].id)}/states`).then((r) => r.items).catch(() => []) : [];
+    const day = 86_400_000, now = Date.now();
+    const from = new Date(states.length ? new Date(states[0].at).getTime() - 2 * day : now - 7 * day).toISOString();
+    const to = new Date(Math.min(now, states.length ? new Date(states[states.length - 1].at).getTime() + day : now)).toISOString();
     for (const s of sensors) {
-      const readings = await all<Reading>(`/readings?device=${encodeURIComponent(s.device)}&sensor=${encodeURIComponent(s.sensor)}`, 3000).catch(() => []);
+      const q = `device=${encodeURIComponent(s.device)}&sensor=${encodeURIComponent(s.sensor)}&from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`;
+      type Rollup = { buckets: { bucket: string; min: number; max: number; mean: number }[] };
+      let rollup = await api<Rollup>(`/readings/rollups?${q}&resolution=1h`).catch(() => null);
+      if (rollup && rollup.buckets.length < 24) {
+        // A short series: minute buckets around it show its shape.
+        const first = rollup.buckets[0]?.bucket, last = rollup.buckets[rollup.buckets.length - 1]?.bucket;
+        if (first && last) {
+          const q1 = `device=${encodeURIComponent(s.device)}&sensor=${encodeURIComponent(s.sensor)}&from=${encodeURIComponent(first)}&to=${encodeURIComponent(new Date(new Date(last).getTime() + 3_600_000).toISOString())}`;
+          rollup = (await api<Rollup>(`/readings/rollups?${q1}&resolution=1m`).catch(() => null)) ?? rollup;
+        }
+      }
       const el = h('div', { class: 'chart', role: 'img', 'aria-label': `${s.name} (${s.subject})` });
       charts.append(h('figure', {}, h('figcaption', {}, `${s.name} · ${s.subject} · ${s.measurement} (${s.unit})`), el));
       chart(el, {
-        grid: { left: 48, right: 16, top: 16, bottom: 32 },
+        grid: { left: 48, right: 16, top: 16, bottom: 48 },
         tooltip: { trigger: 'axis' },
-        xAxis: { type: 'time', axisLabel: { formatter: (v: number) => cst(new Date(v).toISOString()).slice(5, 16) } },
+        xAxis: { type: 'time', axisLabel: { hideOverlap: true, formatter: (v: number) => cst(new Date(v).toISOString()).slice(5, 16) } },
         yAxis: { type: 'value', scale: true },
-        series: [{ type: 'line', showSymbol: false, data: readings.map((r) => [r.time, r.value]), lineStyle: { color: '#0b4f6c' } }],
+        legend: { bottom: 0, textStyle: { fontSize: 11 } },
+        series: (['max', 'mean', 'min'] as const).map((k, i) => ({
+          name: k, type: 'line', showSymbol: false, data: (rollup?.buckets ?? []).map((b) => [b.bucket, b[k]]),
+          lineStyle: { color: ['#a4161a', '#0b4f6c', '#2f7ea6'][i], width: k === 'mean' ? 2 : 1 }, itemStyle: { color: ['#a4161a', '#0b4f6c', '#2f7ea6'][i] },
+        })),
       }, ctx.signal);
     }
   }
