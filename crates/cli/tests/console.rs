@@ -127,6 +127,19 @@ fn console_end_to_end_in_headless_chromium() {
     assert!(bytes < 1024 * 1024, "first screen is {bytes} bytes gzipped");
     eprintln!("first screen: {} KiB gzipped", bytes / 1024);
 
+    // The console's unit tests (GCJ-02, times, the SSE parser), with vitest.
+    let unit = Command::new("node")
+        .args(["node_modules/vitest/vitest.mjs", "run"])
+        .current_dir(root().join("web"))
+        .output()
+        .expect("run vitest");
+    assert!(
+        unit.status.success(),
+        "the console's unit tests failed:\n{}{}",
+        String::from_utf8_lossy(&unit.stdout),
+        String::from_utf8_lossy(&unit.stderr)
+    );
+
     let shots = Path::new(env!("CARGO_TARGET_TMPDIR"))
         .join("../e2e-screenshots")
         .to_path_buf();

@@ -73,7 +73,9 @@ pub async fn run(url: &str, headless: bool, listen: &str, seed: u64) -> anyhow::
     }
     println!("Jianghai is running at http://{addr}/  (Ctrl-C stops it)");
     super::serve::ensure_admin(&store).await?;
-    println!("  API: http://{addr}/api/v1  docs: http://{addr}/api/docs/");
+    println!(
+        "  console: http://{addr}/ (the logins above)  API: http://{addr}/api/v1  docs: http://{addr}/api/docs/"
+    );
     server.await??;
     drop(stop);
     store.close().await;
