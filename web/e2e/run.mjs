@@ -134,7 +134,32 @@ await check('customs: the transit board and switching to English', async () => {
   await cus.page.waitForFunction(() => document.documentElement.lang === 'en');
   assert.ok((await cus.page.textContent('nav')).includes('Alerts'));
 });
-await cus.close();
+await check('customs: text contrast is readable (WCAG AA, 4.5:1) on the main screens', async () => {
+  for (const path of ['/', '/alerts', `/vin/${FIRST_VIN}`]) {
+    await cus.page.goto(`${base}${path}`);
+    await cus.page.waitForSelector('main h1, main h2');
+    await cus.page.waitForTimeout(500);
+    const worst = await cus.page.evaluate(() => {
+      const rgb = (c) => (c.match(/[\d.]+/g) ?? []).map(Number);
+      const lum = ([r, g, b]) => { const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; }; return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b); };
+      const bg = (el) => { for (let e = el; e; e = e.parentElement) { const c = rgb(getComputedStyle(e).backgroundColor); if (c.length >= 3 && (c.length === 3 || c[3] > 0.5)) return c; } return [255, 255, 255]; };
+      let worst = { ratio: 99, text: '' };
+      for (const el of document.querySelectorAll('header *, main *')) {
+        if (el.closest('.maplibregl-map')) continue;
+        const own = [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+        if (!own || !el.getClientRects().length) continue;
+        const a = lum(rgb(getComputedStyle(el).color)), b = lum(bg(el));
+        const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+        if (ratio < worst.ratio) worst = { ratio, text: el.textContent.trim().slice(0, 40) };
+      }
+      return worst;
+    });
+    assert.ok(worst.ratio >= 4.5, `${path}: contrast ${worst.ratio.toFixed(2)} for "${worst.text}"`);
+    console.log(`     lowest text contrast on ${path}: ${worst.ratio.toFixed(2)}:1`);
+  }
+});
+await cus.page.goto(`${base}/alerts`);
+await cus.page.waitForSelector('#live.ok');
 
 // The carrier: its own ship only; acknowledges an alert; follows its vessel.
 const car = await party('carrier', 'en-GB');
@@ -172,6 +197,9 @@ await check('carrier: acknowledges an open alert and the inbox shows it live', a
   const state = car.page.locator(`tr[data-alert="${id}"] .alert-state`);
   await state.waitFor();
   assert.match(await state.textContent(), /Acknowledged.*carrier/);
+  // Customs, with its inbox open in another browser, sees the acknowledgement live (SSE).
+  await cus.page.waitForFunction((id) => /Acknowledged/.test(document.querySelector(`tr[data-alert="${id}"] .alert-state`)?.textContent ?? ''), id);
+  await shot(cus.page, 'customs-alerts-live');
   const comment = car.page.locator(`tr[data-alert="${id}"] input[name=comment]`);
   await comment.fill('crew checked the battery logger');
   await comment.press('Enter');
@@ -186,6 +214,7 @@ await check('carrier: the tally, loading and KPI screens answer', async () => {
   await car.page.waitForSelector('.chart.tall svg');
   await shot(car.page, 'carrier-kpi');
 });
+await cus.close();
 await check('no script errors in the pages', async () => {
   assert.deepEqual([...exp.errors, ...cus.errors, ...car.errors], []);
 });
