@@ -170,8 +170,14 @@ await check('carrier: sees its own ship, not the ocean carrier', async () => {
   await car.page.waitForSelector('main .error');
   assert.match(await car.page.textContent('main .error'), /Not found/);
 });
-await check('carrier: follows its vessel from the map to its decks and sensors', async () => {
+await check('carrier: follows its vessel on the map, then opens its decks and sensors', async () => {
   await car.page.goto(`${base}/`);
+  const follow = car.page.locator('.vessel-card button.follow').first();
+  await follow.click();
+  assert.equal(await follow.getAttribute('aria-pressed'), 'true');
+  assert.equal(await car.page.evaluate(() => document.activeElement?.className), 'follow', 'focus stays on the button');
+  await car.page.waitForTimeout(1500);
+  await shot(car.page, 'carrier-map-following');
   await car.page.click('.vessel-card a:text("Minsheng Ro-Ro 8")');
   await car.page.waitForSelector('#vessel-name');
   assert.equal(await car.page.textContent('#vessel-name'), 'Minsheng Ro-Ro 8');

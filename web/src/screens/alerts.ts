@@ -8,6 +8,7 @@ import { cst } from '../time';
 function subjectLink(a: Alert): Node {
   if (a.subjectKind === 'vehicle') return link(`/vin/${encodeURIComponent(a.subjectId)}`, a.subject);
   if (a.subjectKind === 'deck' || a.subjectKind === 'vessel') return link(`/vessels/${encodeURIComponent(a.subjectId.split('/')[0])}`, a.subject);
+  if (a.subjectKind === 'voyage') return link('/', a.subject);
   return document.createTextNode(a.subject);
 }
 

@@ -11,7 +11,7 @@ const IN_TRANSIT = new Set(['loaded', 'departed', 'arrived', 'transit_closed', '
 const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s.length ? s[Math.floor(s.length / 2)] : NaN; };
 
 function tile(label: string, value: string, id: string) {
-  return h('div', { class: 'kpi', id }, h('span', { class: 'kpi-value' }, value), h('span', { class: 'kpi-label' }, label));
+  return h('div', { class: 'kpi', id }, h('span', { class: `kpi-value${value === t('notAvailable') ? ' na' : ''}` }, value), h('span', { class: 'kpi-label' }, label));
 }
 
 export default async function kpi(ctx: Ctx) {

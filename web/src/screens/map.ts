@@ -52,12 +52,13 @@ function style(tile: Tiles | null): StyleSpecification {
 /** Places named on the map (the others are dots), so labels do not pile up at corridor scale. */
 const LABELLED = new Set(['chaotianmen', 'guoyuan', 'wanzhou-fuma-bridge', 'three-gorges-dam', 'yichang-zhongshuimen', 'wuhan-bridge', 'jiujiang', 'nanjing-bridge', 'nantong', 'wusongkou']);
 
-function row(r: FleetRow): HTMLElement {
+function row(r: FleetRow, followed: string | null, onFollow: (voyage: string) => void): HTMLElement {
   const tr = r.tracking?.track;
   const name = r.vessel?.name ?? r.voyage.vessel;
-  return h('li', { class: 'vessel-card', 'data-vessel': r.voyage.vessel },
+  return h('li', { class: 'vessel-card', 'data-vessel': r.voyage.vessel, 'data-voyage': r.voyage.id },
     h('h3', {}, link(`/vessels/${encodeURIComponent(r.voyage.vessel)}`, name)),
     h('p', { class: 'muted' }, `${t('voyage')} ${r.voyage.id} · ${r.voyage.origin} → ${r.voyage.destination}`),
+    tr ? h('button', { class: 'follow', type: 'button', 'aria-pressed': String(followed === r.voyage.id), onclick: () => onFollow(r.voyage.id) }, t('follow')) : null,
     tr ? h('dl', {},
       h('dt', {}, t('state')), h('dd', { class: `state state-${tr.state}` }, word(tr.state)),
       h('dt', {}, t('progress')), h('dd', {}, h('progress', { max: 100, value: tr.percent.toFixed(0), 'aria-label': t('progress') }), ` ${tr.percent.toFixed(0)}% · ${tr.doneKm.toFixed(0)}/${tr.totalKm.toFixed(0)} ${t('km')}`),
@@ -92,10 +93,25 @@ export default async function map(ctx: Ctx) {
     mapEl.append(h('p', { class: 'error' }, `Map unavailable (WebGL): ${e instanceof Error ? e.message : e}`));
   }
   const markers = new Map<string, maplibregl.Marker>();
+  // Following a vessel keeps the map centred on it as its position refreshes.
+  let followed: string | null = null;
+  let rows: FleetRow[] = [];
+  const centre = () => {
+    const tr = rows.find((r) => r.voyage.id === followed)?.tracking?.track;
+    if (tr && m) m.easeTo({ center: (tile?.gcj02 ? wgs84ToGcj02(tr.lon, tr.lat) : [tr.lon, tr.lat]) as [number, number], zoom: Math.max(m.getZoom(), 8) });
+  };
+  const draw = () => list.replaceChildren(...(rows.length ? rows.map((r) => row(r, followed, (v) => {
+    followed = followed === v ? null : v;
+    draw();
+    // Keep keyboard focus on the button just pressed (the list was redrawn).
+    list.querySelector<HTMLButtonElement>(`[data-voyage="${CSS.escape(v)}"] button.follow`)?.focus();
+    centre();
+  })) : [h('li', { class: 'muted' }, t('none'))]));
   const refresh = async () => {
-    const rows = await fleet();
+    rows = await fleet();
     if (ctx.signal.aborted) return;
-    list.replaceChildren(...(rows.length ? rows.map(row) : [h('li', { class: 'muted' }, t('none'))]));
+    draw();
+    centre();
     for (const r of rows) {
       const tr = r.tracking?.track;
       if (!tr || !m) continue;
