@@ -188,6 +188,16 @@ await check('carrier: follows its vessel on the map, then opens its decks and se
   assert.ok(cars >= 100, `${cars} cars drawn on the decks`);
   await car.page.waitForSelector('.chart svg');
   await shot(car.page, 'carrier-vessel');
+  // Every car on the decks is reachable by keyboard too: the deck's list links to its timeline.
+  const summary = car.page.locator('.deck-fig details summary').first();
+  await summary.focus();
+  await car.page.keyboard.press('Enter');
+  const vin = car.page.locator('.deck-vins a').first();
+  const text = (await vin.textContent()).trim();
+  await vin.focus();
+  await car.page.keyboard.press('Enter');
+  await car.page.waitForSelector('#timeline li');
+  assert.equal(await car.page.textContent('#vehicle-title'), text);
 });
 await check('carrier: acknowledges an open alert and the inbox shows it live', async () => {
   await car.page.click('nav a[href="/alerts"]');

@@ -27,7 +27,13 @@ function deckView(deck: Deck, placed: Placement[], beam: number): HTMLElement {
       g.append(car);
     }
   }
-  return h('figure', { class: 'deck-fig' }, h('figcaption', {}, `${deck.id} · ${deck.name} · ${placed.length} ${t('cars')}`), g as unknown as HTMLElement);
+  // The same cars as a list, for keyboards and screen readers.
+  const cars = placed.length
+    ? h('details', {}, h('summary', {}, `${deck.id}: ${placed.length} ${t('cars')}`),
+      h('ul', { class: 'deck-vins' }, [...placed].sort((a, b) => a.slot.lane.localeCompare(b.slot.lane) || a.position_mm - b.position_mm)
+        .map((p) => h('li', {}, link(`/vin/${encodeURIComponent(p.vin)}`, p.vin), ` ${p.slot.lane}`))))
+    : null;
+  return h('figure', { class: 'deck-fig' }, h('figcaption', {}, `${deck.id} · ${deck.name} · ${placed.length} ${t('cars')}`), g as unknown as HTMLElement, cars);
 }
 
 export default async function vessel(ctx: Ctx, id: string) {
