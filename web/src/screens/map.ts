@@ -6,6 +6,7 @@ import workerUrl from 'maplibre-gl/dist/maplibre-gl-worker.mjs?url';
 import type { Ctx } from '../main';
 import { h, link } from '../dom';
 import { fleet, type FleetRow } from '../fleet';
+import { all, type Facility } from '../api';
 import { currentLang, t, word } from '../i18n';
 import { cst } from '../time';
 import { wgs84ToGcj02 } from '../gcj02';
@@ -75,10 +76,17 @@ export default async function map(ctx: Ctx) {
   ctx.main.append(h('h1', { class: 'sr' }, t('map')), h('div', { class: 'map-screen' }, h('section', { 'aria-labelledby': 'vessels-title' }, h('h2', { id: 'vessels-title' }, t('vessels')), list), mapEl));
   let m: maplibregl.Map | null = null;
   try {
-    m = new maplibregl.Map({ container: mapEl, style: style(tile), center: [113.5, 30.6], zoom: 4.6, attributionControl: { compact: false }, keyboard: true });
+    m = new maplibregl.Map({ container: mapEl, style: style(tile), bounds: [[106.2, 28.6], [122.2, 32.6]], fitBoundsOptions: { padding: 30 }, attributionControl: { compact: false }, keyboard: true });
     m.addControl(new maplibregl.NavigationControl({ showCompass: false }));
     m.on('load', async () => {
       if (!m) return;
+      // The facilities this party may see (terminals, yards), from the API.
+      for (const f of await all<Facility>('/facilities').catch(() => [])) {
+        if (f.lat == null || f.lon == null) continue;
+        const at = tile?.gcj02 ? wgs84ToGcj02(f.lon, f.lat) : [f.lon, f.lat];
+        const el = h('span', { class: 'facility-label', title: `${f.name} (${f.kind.replace(/_/g, ' ')})` }, h('span', { class: 'sq', 'aria-hidden': 'true' }), f.name);
+        new maplibregl.Marker({ element: el, anchor: 'right', offset: [-6, 0] }).setLngLat(at as [number, number]).addTo(m);
+      }
       // Place markers with names as HTML (no glyph server is needed offline).
       const places = await fetch('/basemap/corridor.geojson').then((r) => r.json());
       for (const f of places.features) {
