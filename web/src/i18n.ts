@@ -69,6 +69,12 @@ const states: Record<string, [string, string]> = {
   under_way: ['Under way', '航行中'], waiting_for_lock: ['Waiting for lock', '待闸'], in_lock: ['In lock', '过闸中'], berthed: ['Berthed', '靠泊'],
   anchored: ['At anchor', '锚泊'], open: ['Open', '未处理'], acknowledged: ['Acknowledged', '已确认'], resolved: ['Resolved', '已解除'],
   info: ['Info', '提示'], warning: ['Warning', '警告'], critical: ['Critical', '严重'],
+  // EPCIS business steps on the timeline
+  commissioning: ['Registered (commissioning)', '登记'], arriving: ['Arriving', '抵达'], inspecting: ['Inspecting (tally)', '查验（理货）'],
+  declaring: ['Declaring', '申报'], loading: ['Loading', '装船'], departing: ['Departing', '离港'], closing_transit: ['Closing the transit', '转关核销'],
+  transshipping: ['Transshipping', '中转'], shipping: ['Shipping', '出运'], holding: ['Holding', '扣留'], releasing: ['Releasing', '放行'],
+  receiving: ['Receiving', '接收'], accepting: ['Accepting', '接收'], unloading: ['Unloading', '卸船'], returning: ['Returning', '退回'],
+  closed: ['Closed', '已关闭'],
 };
 /** A state word from the API in the current language (the API word itself if unknown). */
 export function word(s: string): string {

@@ -43,7 +43,7 @@ export default async function vin(ctx: Ctx, vinParam: string) {
     h('ol', { class: 'timeline', id: 'timeline' }, timeline.map((r) => {
       const e = r.event as Record<string, unknown>;
       return h('li', {},
-        h('strong', {}, short(e.bizStep) || String(e.type ?? t('event'))),
+        h('strong', {}, word(short(e.bizStep).replace(/^bizStep-/, '')) || String(e.type ?? t('event'))),
         ` · ${cst(String(e.eventTime ?? r.recordTime))}`,
         h('br'),
         h('small', { class: 'muted' }, `${t('where')}: ${short((e.bizLocation as { id?: string })?.id) || short((e.readPoint as { id?: string })?.id) || '—'} · #${r.seq} · ${t('recorded')} ${cst(r.recordTime)} · ${t('hash')} `, h('code', {}, r.hash.slice(0, 16))));
