@@ -154,6 +154,24 @@ fn rate(n: usize, d: Duration) -> f64 {
     n as f64 / d.as_secs_f64()
 }
 
+/// CPU seconds this process has used (user + system, from /proc/self/stat), so a phase's
+/// readings per CPU-second can be given on a machine shared with other work.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<f64> = rest
+        .split_whitespace()
+        .map(|x| x.parse().unwrap_or(0.0))
+        .collect();
+    // utime and stime are fields 14 and 15 of the whole line: 12 and 13 after the name.
+    (f.get(11).copied().unwrap_or(0.0) + f.get(12).copied().unwrap_or(0.0)) / 100.0
+}
+
+fn per_cpu(n: usize, cpu0: f64) -> f64 {
+    n as f64 / (cpu_seconds() - cpu0).max(0.01)
+}
+
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -186,6 +204,7 @@ async fn main() {
     .expect("table");
     let all = rows(base, 0, total);
     let started = Instant::now();
+    let cpu0 = cpu_seconds();
     for tx_rows in all.chunks(10_000) {
         let mut tx = conn.begin().await.expect("begin");
         for chunk in tx_rows.chunks(1_000) {
@@ -210,18 +229,24 @@ async fn main() {
         tx.commit().await.expect("commit");
     }
     let raw = rate(total, started.elapsed());
-    println!("raw INSERT ceiling (10,000 rows per transaction): {raw:.0} rows/s");
+    let raw_cpu = per_cpu(total, cpu0);
+    println!(
+        "raw INSERT ceiling (10,000 rows per transaction): {raw:.0} rows/s, {raw_cpu:.0} per CPU-second"
+    );
 
     // 2. The store's ingestion transaction (readings + rollups).
     let (store, _) = fresh(&dir, "store.db").await;
     let started = Instant::now();
+    let cpu0 = cpu_seconds();
     for chunk in all.chunks(10_000) {
         store.store_readings(chunk).await.expect("store");
     }
     let stored = rate(total, started.elapsed());
+    let stored_cpu = per_cpu(total, cpu0);
     println!(
-        "Store::store_readings (10,000 per call, with rollups): {stored:.0} readings/s ({:.2} of the ceiling)",
-        stored / raw
+        "Store::store_readings (10,000 per call, with rollups): {stored:.0} readings/s ({:.2} of the ceiling), {stored_cpu:.0} per CPU-second ({:.2})",
+        stored / raw,
+        stored_cpu / raw_cpu
     );
     drop(all);
 
@@ -250,6 +275,7 @@ async fn main() {
     let refused = Arc::new(AtomicUsize::new(0));
     let deadline = Instant::now() + Duration::from_secs(seconds);
     let started = Instant::now();
+    let cpu0 = cpu_seconds();
     let mut tasks = Vec::new();
     for mine in bodies {
         let (acked, refused) = (acked.clone(), refused.clone());
@@ -291,12 +317,14 @@ async fn main() {
     }
     let elapsed = started.elapsed();
     let http = rate(acked.load(Ordering::Relaxed), elapsed);
+    let http_cpu = per_cpu(acked.load(Ordering::Relaxed), cpu0);
     println!(
-        "HTTP end to end ({clients} clients, {batch} per request): {} readings in {:.1} s = {http:.0} readings/s ({:.2} of the ceiling); 503s: {}",
+        "HTTP end to end ({clients} clients, {batch} per request): {} readings in {:.1} s = {http:.0} readings/s ({:.2} of the ceiling); 503s: {}; {http_cpu:.0} per CPU-second, clients included ({:.2})",
         acked.load(Ordering::Relaxed),
         elapsed.as_secs_f64(),
         http / raw,
-        refused.load(Ordering::Relaxed)
+        refused.load(Ordering::Relaxed),
+        http_cpu / raw_cpu
     );
 
     if !with_mqtt {
@@ -341,6 +369,7 @@ async fn main() {
     let topic = format!("{root}/minsheng-shipping/bench-dev/readings");
     let expected = messages * batch;
     let started = Instant::now();
+    let cpu0 = cpu_seconds();
     let counter = tokio::spawn(async move {
         let mut n = 0;
         while n < expected {
@@ -360,9 +389,11 @@ async fn main() {
     }
     let (n, elapsed) = counter.await.expect("counter");
     let mqtt = rate(n, elapsed);
+    let mqtt_cpu = per_cpu(n, cpu0);
     println!(
-        "MQTT end to end (QoS 1 via Mosquitto, {batch} per message): {n} readings in {:.1} s = {mqtt:.0} readings/s ({:.2} of the ceiling)",
+        "MQTT end to end (QoS 1 via Mosquitto, {batch} per message): {n} readings in {:.1} s = {mqtt:.0} readings/s ({:.2} of the ceiling); {mqtt_cpu:.0} per CPU-second of this process, publisher included, broker not ({:.2})",
         elapsed.as_secs_f64(),
-        mqtt / raw
+        mqtt / raw,
+        mqtt_cpu / raw_cpu
     );
 }
