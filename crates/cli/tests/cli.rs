@@ -138,7 +138,8 @@ fn demo_then_tamper(url: &str, unguard: &str) {
         text.contains("refused: cannot load: vehicle is tallied"),
         "{text}"
     );
-    assert!(text.contains("ledger verifies: 338 entries"), "{text}");
+    // 338 before the customs paths, +107: the export is confirmed per car.
+    assert!(text.contains("ledger verifies: 445 entries"), "{text}");
     // Loading by plan: one wrong-slot scan caught, then load-complete allows departure.
     assert!(text.contains("108 cars in"), "{text}");
     assert!(
@@ -179,10 +180,64 @@ fn demo_then_tamper(url: &str, unguard: &str) {
     );
     assert!(text.contains("no readable VIN label"), "{text}");
     assert!(text.contains("both discrepancy alerts resolved"), "{text}");
-    // Customs: the refund assessed from the run's facts, the savings from the cost model.
+    // Customs through the platform's paths: the sealed declaration, its close at Shanghai
+    // after the seal check, the yard transfer with its dwell, the export per car.
     assert!(
-        text.contains("tax refund (启运港退税): eligible; can be filed from"),
+        text.contains("4 seals (CQ-0001-D1, CQ-0001-D2, CQ-0001-D3, ES-0001-D3)"),
         "{text}"
+    );
+    assert!(
+        text.contains(
+            "transit CQZG2026000001 closed at shanghai-customs (转关核销): 4 seals verified intact"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("ocean leg ov-0001 on cosco-pctc-1 at haitong-terminal for MXZLO"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "transshipped 108 cars through the yard at Haitong (mean dwell 49 h 47 min); export confirmed for 108 cars"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("e-seal seal:minsheng-ro-ro-8/ES-0001-D3 (sealed, battery)"),
+        "{text}"
+    );
+    assert!(!text.contains("seal-broken-in-transit"), "{text}");
+    // The summary, read back from the stored facts through the routes: the transit closed,
+    // the refund's start date 13 days before the exit-port baseline, the savings.
+    assert!(
+        text.contains("as customs): transit CQZG2026000001 closed: 108 cars, 4 seals"),
+        "{text}"
+    );
+    let refund = text
+        .lines()
+        .find_map(|l| l.split_once("tax refund (启运港退税): eligible; can be filed from "))
+        .map(|(_, rest)| rest.to_string())
+        .unwrap_or_else(|| panic!("no refund line: {text}"));
+    let date = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("a date");
+    let from = date(&refund[..10]);
+    let baseline = date(
+        refund
+            .rsplit_once('(')
+            .map(|(_, b)| b.trim_end_matches(')'))
+            .expect("baseline"),
+    );
+    // Released on day 4 at 07:30, the ocean departure on day 16 at 02:00: 13 or 14 calendar
+    // days apart depending on the hour the scenario starts.
+    let days = (baseline - from).num_days();
+    assert!((13..=14).contains(&days), "{refund}");
+    assert!(
+        refund.contains(&format!(", {days} days before the exit-port baseline")),
+        "{refund}"
+    );
+    let today = chrono::Utc::now().date_naive();
+    assert!(
+        from < today && from > today - chrono::Duration::days(17),
+        "{refund}"
     );
     assert!(
         text.contains("savings against container transit: 162000 CNY (1500 a car)"),
@@ -204,7 +259,11 @@ fn demo_then_tamper(url: &str, unguard: &str) {
         .output()
         .expect("runs");
     let text = String::from_utf8_lossy(&again.stdout);
-    assert!(text.contains("ledger verifies: 676 entries"), "{text}");
+    assert!(text.contains("ledger verifies: 890 entries"), "{text}");
+    assert!(
+        text.contains("as customs): transit CQZG2026000002 closed: 108 cars"),
+        "{text}"
+    );
     assert!(text.contains("door-open-in-transit"), "{text}");
 
     let ok = bin()

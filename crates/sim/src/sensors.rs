@@ -10,6 +10,9 @@
 //! - **door opened in transit**: the car's door opens for two minutes under way
 //!   (`door-open-in-transit`, critical: the ledger says the ship had departed).
 //!
+//! The transit's e-seal (a customs device, [`eseal_number`]) reports its state (sealed) and
+//! battery every half hour from departure to arrival: the river leg under seal.
+//!
 //! Pure: the same scenario gives the same readings.
 
 use chrono::{DateTime, Duration, Utc};
@@ -57,6 +60,16 @@ fn reading(
     }
 }
 
+/// The number of the run's electronic seal on the river vessel's deck D3 (ISO 18185 style).
+pub fn eseal_number(run: u32) -> String {
+    format!("ES-{run:04}-D3")
+}
+
+/// The device reporting the run's e-seal.
+pub fn eseal_device(run: u32) -> String {
+    format!("eseal-r{run}")
+}
+
 /// The plan for `scenario`'s river voyage; device ids carry the run number (`r1`), so the demo
 /// can run again on one store. `None` when the scenario has no departure or no electric car.
 pub fn voyage_sensors(s: &Scenario, run: u32) -> Option<SensorPlan> {
@@ -64,6 +77,13 @@ pub fn voyage_sensors(s: &Scenario, run: u32) -> Option<SensorPlan> {
         .steps
         .iter()
         .find(|x| x.event.step == Some(Step::Depart))?
+        .event
+        .event_time
+        .with_timezone(&Utc);
+    let arrive = s
+        .steps
+        .iter()
+        .find(|x| x.event.step == Some(Step::Arrive))?
         .event
         .event_time
         .with_timezone(&Utc);
@@ -77,7 +97,9 @@ pub fn voyage_sensors(s: &Scenario, run: u32) -> Option<SensorPlan> {
         format!("door-contact-r{run}"),
     );
     // Device ids must be identifiers.
-    for d in [&station, &logger, &door] {
+    let eseal = eseal_device(run);
+    let seal_subject = format!("seal:{}/{}", voyage.vessel, eseal_number(run));
+    for d in [&station, &logger, &door, &eseal] {
         Ident::parse(d).ok()?;
     }
     let sensors = vec![
@@ -108,6 +130,20 @@ pub fn voyage_sensors(s: &Scenario, run: u32) -> Option<SensorPlan> {
             sensor: "door",
             measurement: "DoorOpen",
             subject: format!("vehicle:{}", other.vin),
+        },
+        PlannedSensor {
+            device: eseal.clone(),
+            organisation: ids::DEPARTURE_CUSTOMS,
+            sensor: "state",
+            measurement: "SealBroken",
+            subject: seal_subject.clone(),
+        },
+        PlannedSensor {
+            device: eseal.clone(),
+            organisation: ids::DEPARTURE_CUSTOMS,
+            sensor: "battery",
+            measurement: "Voltage",
+            subject: seal_subject,
         },
     ];
     // A day after departure, three hours, a reading every 30 s.
@@ -184,6 +220,30 @@ pub fn voyage_sensors(s: &Scenario, run: u32) -> Option<SensorPlan> {
             at(304),
         ),
     ];
+    // The e-seal: sealed, its battery slowly draining, from departure until arrival.
+    let mut seal_readings = Vec::new();
+    let mut t = depart + Duration::minutes(10);
+    let mut k = 0;
+    while t < arrive {
+        seal_readings.push(reading(
+            &eseal,
+            "state",
+            "SealBroken",
+            InputValue::State(false),
+            None,
+            t,
+        ));
+        seal_readings.push(reading(
+            &eseal,
+            "battery",
+            "Voltage",
+            InputValue::Number(3.65 - f64::from(k) * 0.0002),
+            Some("VLT"),
+            t,
+        ));
+        t += Duration::minutes(30);
+        k += 1;
+    }
     Some(SensorPlan {
         anomalies: vec![
             ("condensation", deck),
@@ -191,7 +251,12 @@ pub fn voyage_sensors(s: &Scenario, run: u32) -> Option<SensorPlan> {
             ("door-open-in-transit", sensors[3].subject.clone()),
         ],
         sensors,
-        readings: vec![(station, deck_readings), (logger, battery), (door, doors)],
+        readings: vec![
+            (station, deck_readings),
+            (logger, battery),
+            (door, doors),
+            (eseal, seal_readings),
+        ],
     })
 }
 
@@ -205,7 +270,7 @@ mod tests {
         let s = crate::consignment_108(start, 1, 2025);
         let plan = voyage_sensors(&s, 1).expect("plan");
         assert_eq!(plan, voyage_sensors(&s, 1).expect("plan"));
-        assert_eq!(plan.sensors.len(), 4);
+        assert_eq!(plan.sensors.len(), 6);
         let now = start + Duration::days(30);
         for (_, readings) in &plan.readings {
             for r in readings {
@@ -214,5 +279,14 @@ mod tests {
         }
         assert_eq!(plan.readings[0].1.len(), 720);
         assert_eq!(plan.anomalies.len(), 3);
+        // The e-seal reports sealed across the whole river leg, within it.
+        let (_, seal) = &plan.readings[3];
+        assert!(seal.len() > 400, "{}", seal.len());
+        assert!(seal.iter().all(|r| r.time > s.steps[0].event.event_time));
+        assert!(
+            seal.iter()
+                .filter(|r| r.sensor == "state")
+                .all(|r| r.value == InputValue::State(false))
+        );
     }
 }

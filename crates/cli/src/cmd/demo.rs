@@ -22,7 +22,7 @@ pub async fn run(url: &str, headless: bool, listen: &str, seed: u64) -> anyhow::
     seed_world(&store, &scenario).await?;
     let logins = seed_users(&store, &scenario).await?;
     let (refusals, yard) = play(&store, &scenario, run).await?;
-    report(&store, &scenario, run, &refusals, &yard.lines).await?;
+    report(&store, &scenario, &refusals, &yard.lines).await?;
     for line in super::demo_voyage::run(&store, &scenario).await? {
         println!("  {line}");
     }
@@ -63,6 +63,13 @@ pub async fn run(url: &str, headless: bool, listen: &str, seed: u64) -> anyhow::
             a.opened_at,
             a.state.as_str()
         );
+    }
+    if let Some((_, _, username, password)) = logins.iter().find(|(k, ..)| *k == OrgKind::Customs) {
+        for line in
+            super::demo_customs::summary(&format!("http://{addr}"), username, password, run).await?
+        {
+            println!("  {line}");
+        }
     }
     print_logins(&logins, listen);
     if headless {
@@ -189,6 +196,8 @@ async fn play(
     );
     bar.enable_steady_tick(Duration::from_millis(120));
     let mut refusals = Vec::new();
+    let mut customs = Vec::new();
+    let mut transshipped = Vec::new();
     for step in &s.steps {
         bar.set_message(step.label.clone());
         if matches!(step.event.step, Some(Step::GateIn | Step::Tally)) {
@@ -204,6 +213,15 @@ async fn play(
             if loading.is_none() {
                 loading = Some(super::demo_loading::run(store, s, &loads).await?);
             }
+            bar.inc(1);
+            continue;
+        }
+        // The customs transit, the transshipment and the export go through the customs and
+        // transshipment store paths ([`super::demo_customs`]) at the scenario's times.
+        if !step.expect_refusal
+            && let Some(line) = customs_step(store, s, run, step, &mut transshipped).await?
+        {
+            customs.push(line);
             bar.inc(1);
             continue;
         }
@@ -236,13 +254,86 @@ async fn play(
     let mut yard = yard.context("the scenario has no yard")?;
     yard.lines
         .extend(loading.context("the scenario loads no car")?);
+    yard.lines.extend(customs);
     Ok((refusals, yard))
+}
+
+/// A customs, transshipment or export step through the platform's paths: `Some(line)` when
+/// `step` was one (the line may be empty), `None` otherwise.
+async fn customs_step(
+    store: &Store,
+    s: &Scenario,
+    run: u32,
+    step: &jianghai_sim::ScenarioStep,
+    transshipped: &mut Vec<chrono::Duration>,
+) -> anyhow::Result<Option<String>> {
+    use super::demo_customs as c;
+    let at = step.event.event_time;
+    let first_vin = || {
+        step.event
+            .subjects
+            .vins
+            .first()
+            .copied()
+            .context("a step without car")
+    };
+    Ok(Some(match step.event.step {
+        Some(Step::Declare) => {
+            let filed = c::file(
+                store,
+                s,
+                at.with_timezone(&Utc) - chrono::Duration::hours(1),
+            )
+            .await?;
+            format!("{filed}\n  {}", c::declare(store, s, run, at).await?)
+        }
+        Some(Step::Hold) => {
+            c::hold(store, run, &first_vin()?, at).await?;
+            format!("customs hold {} for inspection", first_vin()?)
+        }
+        Some(Step::Release) => {
+            c::release(store, run, &first_vin()?, at).await?;
+            format!(
+                "customs release {}; transit {} released",
+                first_vin()?,
+                c::number(run)
+            )
+        }
+        Some(Step::CloseTransit) => c::close(store, run, at).await?,
+        Some(Step::Transship) => {
+            if transshipped.is_empty() {
+                let export = s
+                    .steps
+                    .iter()
+                    .find(|x| x.event.step == Some(Step::Export))
+                    .context("the scenario exports nothing")?
+                    .event
+                    .event_time;
+                let line = c::ocean_leg(store, s, at, export).await?;
+                transshipped.push(c::transship(store, s, first_vin()?, at).await?);
+                return Ok(Some(line));
+            }
+            transshipped.push(c::transship(store, s, first_vin()?, at).await?);
+            return Ok(Some(String::new()));
+        }
+        Some(Step::Export) => {
+            let n = c::export(store, s, at).await?;
+            let mean = transshipped.iter().map(|d| d.num_minutes()).sum::<i64>()
+                / i64::try_from(transshipped.len().max(1)).unwrap_or(1);
+            format!(
+                "transshipped {} cars through the yard at Haitong (mean dwell {} h {} min); export confirmed for {n} cars",
+                transshipped.len(),
+                mean / 60,
+                mean % 60
+            )
+        }
+        _ => return Ok(None),
+    }))
 }
 
 async fn report(
     store: &Store,
     s: &Scenario,
-    run: u32,
     refusals: &[String],
     yard: &[String],
 ) -> anyhow::Result<()> {
@@ -254,7 +345,7 @@ async fn report(
             .filter(|x| x.event.step != Some(Step::Load) || x.expect_refusal)
             .count()
     );
-    for line in yard {
+    for line in yard.iter().filter(|l| !l.is_empty()) {
         println!("  {line}");
     }
     for r in refusals {
@@ -279,9 +370,6 @@ async fn report(
         }
     }
     println!("  exported: {exported} of {}", s.cars.len());
-    for line in super::demo_customs::summary(s, &format!("sh-{run:04}")) {
-        println!("  {line}");
-    }
     if let Some(first) = s.cars.first() {
         println!(
             "  timeline of {} ({} {}): jianghai events timeline {}",

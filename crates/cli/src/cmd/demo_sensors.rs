@@ -99,8 +99,11 @@ pub async fn run(
         sent += readings.len();
     }
     let mut lines = vec![format!(
-        "sensors: deck climate on {}, a battery logger in {}, a door contact on {}; {sent} readings posted over HTTP",
-        plan.sensors[0].subject, plan.sensors[2].subject, plan.sensors[3].subject
+        "sensors: deck climate on {}, a battery logger in {}, a door contact on {}, the transit's e-seal {} (sealed, battery); {sent} readings posted over HTTP",
+        plan.sensors[0].subject,
+        plan.sensors[2].subject,
+        plan.sensors[3].subject,
+        plan.sensors[4].subject
     )];
     // The watch engine works behind the ingestion queue: wait for the anomalies' alerts.
     for _ in 0..150 {
