@@ -62,6 +62,13 @@ const vesselNames = async (page) => {
   return page.$$eval('.vessel-card h3', (els) => els.map((e) => e.textContent.trim()));
 };
 const FIRST_VIN = 'LS5D3ECA4SC001001';
+const TRANSIT = 'CQZG2026000001';
+const transitCard = `.transit[data-number="${TRANSIT}"]`;
+/** The server's own answer to `path` with the page's token (the console adds nothing to it). */
+const apiAs = (page, path) => page.evaluate(async (path) => {
+  const r = await fetch(`/api/v1${path}`, { headers: { authorization: `Bearer ${sessionStorage.getItem('jianghai.token')}` } });
+  return { status: r.status, body: await r.json().catch(() => null) };
+}, path);
 
 const wrong = await party('wrong', 'en-US');
 await check('a wrong password is refused with a message', async () => {
@@ -112,6 +119,15 @@ await check('exporter: VIN timeline in Asia/Shanghai time; the ledger check is n
   assert.ok(items.every((t) => t.includes('+08:00')), 'times carry +08:00');
   await shot(exp.page, 'exporter-vin-timeline');
 });
+await check('exporter: sees the transit of its cars on the board, read-only', async () => {
+  await exp.page.click('nav a[href="/customs"]');
+  await exp.page.waitForSelector(transitCard);
+  assert.equal(await exp.page.getAttribute(transitCard, 'data-state'), 'closed');
+  assert.ok(await exp.page.$('#read-only'), 'the board says it is read-only');
+  assert.equal(await exp.page.$$eval('main button, main form', (els) => els.length), 0, 'no action on the board');
+  assert.match(await exp.page.textContent(`${transitCard} h2`), /Closed/);
+  await shot(exp.page, 'exporter-transit-board');
+});
 await exp.close();
 
 // Customs, with a Chinese browser.
@@ -126,13 +142,37 @@ await check('customs: Chinese for a Chinese browser; the ledger-verified badge',
   assert.match(await cus.page.textContent('#ledger-badge'), /账本已校验/);
   await shot(cus.page, 'customs-vin-verified');
 });
-await check('customs: the transit board and switching to English', async () => {
+await check('customs: the transit board with the demo\'s closed transit, its seals and log; switching to English', async () => {
   await cus.page.click('nav a[href="/customs"]');
-  await cus.page.waitForSelector('.board .column');
+  await cus.page.waitForSelector(transitCard);
+  assert.equal(await cus.page.getAttribute(transitCard, 'data-state'), 'closed');
+  assert.match(await cus.page.textContent(`${transitCard} h2`), /已核销/);
+  const seals = await cus.page.$$eval(`${transitCard} .seal-state`, (els) => els.map((e) => [e.dataset.seal, e.textContent]));
+  assert.equal(seals.length, 4, JSON.stringify(seals));
+  // The e-seal's state comes from its readings (sealed), the close verified every seal.
+  const eseal = seals.find(([n]) => n.startsWith('ES-'));
+  assert.ok(eseal && /施封完好/.test(eseal[1]) && /抵达核验完好/.test(eseal[1]), JSON.stringify(seals));
+  assert.match(await cus.page.textContent(`#seals-${TRANSIT}`), /电量 3\.\d\d V/);
+  // One car held for inspection and released; the log holds every action.
+  assert.match(await cus.page.textContent(`#holds-${TRANSIT}`), /inspection/);
+  const log = await cus.page.$$eval(`#log-${TRANSIT} tbody tr`, (els) => els.length);
+  assert.ok(log >= 7, `${log} log entries`);
+  // The close first attempted without the e-seal was refused, and the board lists it.
+  const refused = await cus.page.textContent('#refused');
+  assert.match(refused, new RegExp(`${TRANSIT}.*close.*ES-0001-D3`, 's'));
   await shot(cus.page, 'customs-board');
   await cus.page.selectOption('#lang', 'en');
   await cus.page.waitForFunction(() => document.documentElement.lang === 'en');
   assert.ok((await cus.page.textContent('nav')).includes('Alerts'));
+  await cus.page.waitForSelector(transitCard);
+  assert.match(await cus.page.textContent(`${transitCard} h2`), /Closed/);
+});
+await check('customs: the KPIs give the savings and the customs transit time', async () => {
+  await cus.page.click('nav a[href="/kpi"]');
+  await cus.page.waitForSelector('#kpi-savings');
+  assert.match(await cus.page.textContent('#kpi-savings .kpi-value'), /162,000 CNY · 108/);
+  assert.match(await cus.page.textContent('#kpi-customs-time .kpi-value'), /^\d+ h$/);
+  await shot(cus.page, 'customs-kpi');
 });
 await check('customs: text contrast is readable (WCAG AA, 4.5:1) on the main screens', async () => {
   for (const path of ['/', '/alerts', `/vin/${FIRST_VIN}`]) {
@@ -229,6 +269,16 @@ await check('carrier: the tally, loading and KPI screens answer', async () => {
   }
   await car.page.waitForSelector('.chart.tall svg');
   await shot(car.page, 'carrier-kpi');
+});
+await check('carrier: the board shows no declaration; the server refuses them to it', async () => {
+  await car.page.click('nav a[href="/customs"]');
+  await car.page.waitForSelector('#transits-none');
+  assert.equal(await car.page.$(transitCard), null);
+  const list = await apiAs(car.page, '/customs/transits');
+  assert.deepEqual([list.status, list.body], [200, []]);
+  assert.equal((await apiAs(car.page, `/customs/transits/${TRANSIT}`)).status, 404);
+  assert.equal((await apiAs(car.page, `/customs/transits/${TRANSIT}/log`)).status, 404);
+  await shot(car.page, 'carrier-transit-board');
 });
 await cus.close();
 await check('no script errors in the pages', async () => {

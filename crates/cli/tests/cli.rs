@@ -193,6 +193,11 @@ fn demo_then_tamper(url: &str, unguard: &str) {
         "{text}"
     );
     assert!(
+        text.contains("close without the e-seal refused: ")
+            && text.contains("seal ES-0001-D3 applied on deck:minsheng-ro-ro-8/D3 is missing"),
+        "{text}"
+    );
+    assert!(
         text.contains("ocean leg ov-0001 on cosco-pctc-1 at haitong-terminal for MXZLO"),
         "{text}"
     );
@@ -210,7 +215,9 @@ fn demo_then_tamper(url: &str, unguard: &str) {
     // The summary, read back from the stored facts through the routes: the transit closed,
     // the refund's start date 13 days before the exit-port baseline, the savings.
     assert!(
-        text.contains("as customs): transit CQZG2026000001 closed: 108 cars, 4 seals"),
+        text.contains(
+            "as customs): transit CQZG2026000001 closed: 108 cars, 4 seals, 7 log entries"
+        ),
         "{text}"
     );
     let refund = text

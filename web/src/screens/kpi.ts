@@ -3,9 +3,11 @@ import { all, api, type Alert, type Vehicle, type Voyage } from '../api';
 import { h } from '../dom';
 import { t, word } from '../i18n';
 import { hours } from '../time';
+import type { LogEntry, Transit } from './customs';
 
 interface StateChange { at: string; state: string; km: number }
 interface GateIn { vin: string; at: string }
+interface Savings { currency: string; cars: number; saved: number }
 
 const IN_TRANSIT = new Set(['loaded', 'departed', 'arrived', 'transit_closed', 'transshipped']);
 const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s.length ? s[Math.floor(s.length / 2)] : NaN; };
@@ -15,9 +17,19 @@ function tile(label: string, value: string, id: string) {
 }
 
 export default async function kpi(ctx: Ctx) {
-  const [vehicles, alerts, voyages, gateIns] = await Promise.all([
+  const to = new Date(Date.now() + 86_400_000).toISOString();
+  const [vehicles, alerts, voyages, gateIns, saved, declarations] = await Promise.all([
     all<Vehicle>('/vehicles', 5000), all<Alert>('/alerts'), all<Voyage>('/voyages'), all<GateIn>('/gate-ins', 5000).catch(() => []),
+    api<Savings>(`/customs/savings?from=2000-01-01T00:00:00Z&to=${encodeURIComponent(to)}`).catch(() => null),
+    api<Transit[]>('/customs/transits').catch(() => [] as Transit[]),
   ]);
+  // Customs transit time: from the declaration to its close (the log's close entry).
+  const customsTimes: number[] = [];
+  for (const d of declarations.filter((x) => x.state === 'closed')) {
+    const log = await api<LogEntry[]>(`/customs/transits/${encodeURIComponent(d.number)}/log`).catch(() => []);
+    const closed = log.find((e) => e.action === 'close' && e.outcome === 'done');
+    if (closed) customsTimes.push(hours(d.declaredAt, closed.at));
+  }
   // River transit: first departure (under way) to the berth at the destination.
   const transits: number[] = [];
   const dwells: number[] = [];
@@ -45,7 +57,8 @@ export default async function kpi(ctx: Ctx) {
     tile(t('transitTime'), transits.length ? `${median(transits).toFixed(0)} ${t('hoursShort')}` : '—', 'kpi-transit-time'),
     tile(t('dwell'), Number.isNaN(dwell) ? t('notAvailable') : `${dwell.toFixed(0)} ${t('hoursShort')}`, 'kpi-dwell'),
     tile(t('alertCounts'), `${alerts.length} · ${word('open')} ${openAlerts} · ${word('critical')} ${critical}`, 'kpi-alerts'),
-    tile(t('savings'), t('notAvailable'), 'kpi-savings')));
+    tile(t('customsTransitTime'), customsTimes.length ? `${median(customsTimes).toFixed(0)} ${t('hoursShort')}` : '—', 'kpi-customs-time'),
+    tile(t('savings'), saved && saved.cars > 0 ? `${saved.saved.toLocaleString('en')} ${saved.currency} · ${saved.cars} ${t('cars')}` : '—', 'kpi-savings')));
   const el = h('div', { class: 'chart tall', role: 'img', 'aria-label': t('vehiclesByState') });
   ctx.main.append(h('h2', {}, t('vehiclesByState')), el);
   const { chart } = await import('../charts');

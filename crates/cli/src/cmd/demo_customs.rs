@@ -16,7 +16,7 @@ use jianghai_customs::{
     CreditClass, FiledShip, Seal, SealObservation, TaxCredit, TransitAction, TransitDeclaration,
 };
 use jianghai_sim::{Scenario, ids};
-use jianghai_store::{CreditRecord, Store, StoreError};
+use jianghai_store::{CreditRecord, CustomsError, Store, StoreError};
 
 /// The port of discharge of the ocean leg: Manzanillo, Mexico.
 pub const DISCHARGE_PORT: &str = "MXZLO";
@@ -225,12 +225,32 @@ pub async fn close(store: &Store, run: u32, at: DateTime<FixedOffset>) -> anyhow
             state: SealState::Sealed,
         })
         .collect();
+    // The officer first reports only the bolt seals: the close is refused, naming the e-seal,
+    // and the refusal is in the declaration's log for customs.
+    let bolts: Vec<SealObservation> = found
+        .iter()
+        .filter(|o| !o.number.starts_with("ES-"))
+        .cloned()
+        .collect();
+    let refused = match store
+        .act_on_transit(
+            &n,
+            &TransitAction::Close { found: bolts },
+            &exit,
+            utc(at) - Duration::minutes(20),
+        )
+        .await
+    {
+        Err(e @ CustomsError::Refused(_)) => e.to_string(),
+        Err(e) => return Err(anyhow::Error::new(e).context("the incomplete seal check")),
+        Ok(_) => anyhow::bail!("the platform closed a transit with a seal missing"),
+    };
     let t = store
         .act_on_transit(&n, &TransitAction::Close { found }, &exit, utc(at))
         .await
         .context("closing the transit")?;
     Ok(format!(
-        "transit {n} {} at {} (转关核销): {} seals verified intact",
+        "close without the e-seal refused: {refused}\n  transit {n} {} at {} (转关核销): {} seals verified intact",
         t.state,
         ids::EXIT_CUSTOMS,
         t.declaration.seals.len()
