@@ -175,7 +175,7 @@ await check('customs: the KPIs give the savings and the customs transit time', a
   await shot(cus.page, 'customs-kpi');
 });
 await check('customs: text contrast is readable (WCAG AA, 4.5:1) on the main screens', async () => {
-  for (const path of ['/', '/alerts', `/vin/${FIRST_VIN}`]) {
+  for (const path of ['/', '/alerts', `/vin/${FIRST_VIN}`, '/customs', '/kpi']) {
     await cus.page.goto(`${base}${path}`);
     await cus.page.waitForSelector('main h1, main h2');
     await cus.page.waitForTimeout(500);
