@@ -231,7 +231,15 @@ async fn play(
         {
             lines.push(super::demo_loading::complete(store, s, step.event.event_time).await?);
         }
-        match (store.append(step.event.clone()).await, step.expect_refusal) {
+        // Recorded at the scenario's time, like the steps through the platform's paths, so the
+        // ledger's record times follow its order.
+        let recorded = store
+            .append_batch_at(
+                vec![step.event.clone()],
+                step.event.event_time.with_timezone(&Utc),
+            )
+            .await;
+        match (recorded, step.expect_refusal) {
             (Ok(_), false) => {}
             (Err(AppendError::Lifecycle { error, .. }), true) => {
                 refusals.push(format!("{}: refused: {error}", step.label));

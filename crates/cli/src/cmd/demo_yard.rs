@@ -244,7 +244,11 @@ pub async fn run(
     );
     e.read_point = Some(yard.clone());
     e.biz_location = Some(yard.clone());
-    store.append(e).await.context("tallying the late car")?;
+    let at = e.event_time.with_timezone(&Utc);
+    store
+        .append_batch_at(vec![e], at)
+        .await
+        .context("tallying the late car")?;
     resolve(
         store,
         "tally-missing",
