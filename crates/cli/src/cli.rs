@@ -56,6 +56,10 @@ pub enum Command {
         /// (QoS 1 on ROOT/ORGANISATION/DEVICE/readings; ROOT defaults to jianghai).
         #[arg(long, env = "JIANGHAI_MQTT")]
         mqtt: Option<String>,
+        /// Run as one of several nodes sharing this store over a NATS JetStream bus:
+        /// nats://HOST[:PORT][?prefix=P&partitions=N&lease_ms=MS&node=NAME] (see docs/deploy.md).
+        #[arg(long, env = "JIANGHAI_BUS")]
+        bus: Option<String>,
     },
     /// Run the platform with the built-in scenario: 108 Chongqing cars from the consolidation
     /// yard to export at Shanghai, through every lifecycle step.

@@ -22,6 +22,7 @@ pub mod audit;
 pub mod auth;
 pub mod bootstrap;
 pub mod console;
+pub mod bus;
 pub mod extract;
 pub mod feeds;
 pub mod ingest;
@@ -65,6 +66,8 @@ pub struct Config {
     pub retention_every: std::time::Duration,
     /// The MQTT broker to take readings from, if any.
     pub mqtt: Option<ingest::mqtt::MqttConfig>,
+    /// The NATS JetStream bus shared with other nodes, if any ([`bus`]).
+    pub bus: Option<bus::BusConfig>,
 }
 
 impl Default for Config {
@@ -79,6 +82,7 @@ impl Default for Config {
             ingest: jianghai_store::IngestConfig::default(),
             retention_every: std::time::Duration::from_secs(3600),
             mqtt: None,
+            bus: None,
         }
     }
 }
@@ -207,15 +211,31 @@ impl Application {
             &self.state.config.alerts,
             &self.state.watch,
         );
-        let (store, transit) = (self.state.store.clone(), ingest::TransitCache::default());
-        workers.push(alerting::forward(
-            self.state.intake.ingestor().subscribe(),
-            self.state.watch.clone(),
-            move |batch: std::sync::Arc<jianghai_store::Committed>| {
-                let (store, transit) = (store.clone(), transit.clone());
-                async move { ingest::watch_observations(&store, &transit, &batch).await }
-            },
-        ));
+        match &self.state.config.bus {
+            // Several nodes: committed readings go to the bus's partitions, whose owners
+            // evaluate them.
+            Some(cfg) => {
+                let bus = bus::Bus::connect(cfg.clone()).await?;
+                workers.extend(bus::spawn(
+                    &bus,
+                    &self.state.store,
+                    &self.state.config.alerts.rules,
+                    self.state.config.alerts.watch_tick,
+                    self.state.intake.ingestor().subscribe(),
+                ));
+            }
+            None => {
+                let (store, transit) = (self.state.store.clone(), ingest::TransitCache::default());
+                workers.push(alerting::forward(
+                    self.state.intake.ingestor().subscribe(),
+                    self.state.watch.clone(),
+                    move |batch: std::sync::Arc<jianghai_store::Committed>| {
+                        let (store, transit) = (store.clone(), transit.clone());
+                        async move { ingest::watch_observations(&store, &transit, &batch).await }
+                    },
+                ));
+            }
+        }
         workers.push(ingest::retention(
             self.state.store.clone(),
             self.state.config.retention_every,

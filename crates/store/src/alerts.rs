@@ -516,6 +516,16 @@ impl Store {
         self.alert_log.subscribe()
     }
 
+    /// Tells this process's live streams that another node has committed the alert log up to
+    /// `head` (a notification over the bus), so they read it now instead of at their next poll.
+    pub fn alert_log_seen(&self, head: i64) {
+        self.alert_log.send_if_modified(|h| {
+            let moved = head > *h;
+            *h = (*h).max(head);
+            moved
+        });
+    }
+
     /// Runs `change` and appends the log entries `log` makes of the changed alerts, in one
     /// write transaction; returns the changed alerts.
     async fn alert_write(

@@ -55,13 +55,14 @@ pub fn run(args: Cli) -> ExitCode {
                 ais_tcp,
                 ais_udp,
                 mqtt,
+                bus,
             } => {
                 let ais = jianghai_server::feeds::AisConfig {
                     tcp: ais_tcp,
                     udp: ais_udp,
                     ..Default::default()
                 };
-                serve::run(&store.store, &listen, ais, mqtt.as_deref()).await
+                serve::run(&store.store, &listen, ais, mqtt.as_deref(), bus.as_deref()).await
             }
             Command::Demo {
                 store,

@@ -11,6 +11,7 @@ pub async fn run(
     listen: &str,
     ais: AisConfig,
     mqtt: Option<&str>,
+    bus: Option<&str>,
 ) -> anyhow::Result<Outcome> {
     let mut config = Config {
         ais,
@@ -21,6 +22,10 @@ pub async fn run(
             jianghai_server::ingest::mqtt::MqttConfig::from_url(url)
                 .map_err(|e| anyhow::anyhow!(e))?,
         );
+    }
+    if let Some(url) = bus {
+        config.bus =
+            Some(jianghai_server::bus::BusConfig::from_url(url).map_err(|e| anyhow::anyhow!(e))?);
     }
     let store = open(url).await?;
     serve_with(store, listen, config).await
@@ -54,6 +59,7 @@ async fn serve_with(
     config: Config,
 ) -> anyhow::Result<Outcome> {
     let mqtt = config.mqtt.clone();
+    let bus = config.bus.clone();
     let app = Application::build(listen, AppState::new(store.clone(), config)).await?;
     let addr = app.local_addr()?;
     println!("Jianghai is running at http://{addr}/  (Ctrl-C stops it)");
@@ -63,6 +69,12 @@ async fn serve_with(
             m.host,
             m.port,
             m.filter()
+        );
+    }
+    if let Some(b) = bus {
+        println!(
+            "  bus: NATS {} prefix {} as node {} ({} watch partitions)",
+            b.server, b.prefix, b.node, b.partitions
         );
     }
     ensure_admin(&store).await?;
