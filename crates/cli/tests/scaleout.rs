@@ -36,6 +36,32 @@ struct Node {
     addr: String,
 }
 
+/// (node, partition) for every "Took the watch partition" line of the nodes' logs, in order.
+type Takes = Arc<Mutex<Vec<(String, u32)>>>;
+
+/// Without the terminal colour sequences.
+fn plain(line: &str) -> String {
+    let mut out = String::new();
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c == 'm' {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn field<'a>(line: &'a str, name: &str) -> Option<&'a str> {
+    let at = line.find(&format!("{name}="))? + name.len() + 1;
+    line[at..].split_whitespace().next()
+}
+
 impl Drop for Node {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -43,7 +69,7 @@ impl Drop for Node {
     }
 }
 
-fn serve(store: &str, bus: &str, name: &str) -> Node {
+fn serve(store: &str, bus: &str, name: &str, takes: &Takes) -> Node {
     let mut child = Command::new(env!("CARGO_BIN_EXE_jianghai"))
         .args(["serve", "--listen", "127.0.0.1:0", "--store", store])
         .arg("--bus")
@@ -52,10 +78,25 @@ fn serve(store: &str, bus: &str, name: &str) -> Node {
         .env("JIANGHAI_RATE_PER_SECOND", "100000")
         .env("JIANGHAI_RATE_BURST", "100000")
         .env("RUST_LOG", "warn,jianghai_server::bus=info")
+        .env("NO_COLOR", "1")
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("spawn");
+    let log = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let takes = takes.clone();
+    std::thread::spawn(move || {
+        for l in log.map_while(Result::ok) {
+            let l = plain(&l);
+            if l.contains("Took the watch partition")
+                && let (Some(n), Some(k)) = (field(&l, "node"), field(&l, "partition"))
+            {
+                let k = k.parse().expect("partition number");
+                takes.lock().expect("lock").push((n.to_string(), k));
+            }
+            eprintln!("{l}");
+        }
+    });
     let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
     let banner = lines.next().expect("banner").expect("line");
     let addr = banner
@@ -296,9 +337,10 @@ fn three_nodes_share_the_watch_and_survive_sigkill() {
     rt.block_on(seed(&url));
 
     // Node A first (it migrates nothing new: the seed did), then B and C.
-    let a = serve(&url, &bus, "a");
-    let mut b = serve(&url, &bus, "b");
-    let c = serve(&url, &bus, "c");
+    let takes: Takes = Arc::default();
+    let a = serve(&url, &bus, "a", &takes);
+    let mut b = serve(&url, &bus, "b", &takes);
+    let c = serve(&url, &bus, "c", &takes);
     let token = rt.block_on(login(&c.addr));
 
     // Phase 1: deck 1's readings go to A; C's live stream shows the alert.
@@ -345,6 +387,21 @@ fn three_nodes_share_the_watch_and_survive_sigkill() {
     {
         std::thread::sleep(Duration::from_millis(20));
     }
+    // The partitions whose latest owner is B.
+    let mut owner: HashMap<u32, String> = HashMap::new();
+    for (n, k) in takes.lock().expect("lock").iter() {
+        owner.insert(*k, n.clone());
+    }
+    let held_by_b: HashSet<u32> = owner
+        .into_iter()
+        .filter(|(_, n)| n == "b")
+        .map(|(k, _)| k)
+        .collect();
+    assert!(
+        !held_by_b.is_empty(),
+        "B held watch partitions before the kill"
+    );
+    let before_kill = takes.lock().expect("lock").len();
     b.child.kill().expect("SIGKILL B");
     let _ = b.child.wait();
     rt.block_on(async {
@@ -395,7 +452,18 @@ fn three_nodes_share_the_watch_and_survive_sigkill() {
                 .iter()
                 .map(|a| (a.rule.clone(), a.subject_id.clone()))
                 .collect();
-            if have.is_superset(&want) || Instant::now() > deadline {
+            let taken_over: HashSet<u32> = takes.lock().expect("lock")[before_kill..]
+                .iter()
+                .filter(|(n, _)| n != "b")
+                .map(|(_, k)| *k)
+                .collect();
+            if (have.is_superset(&want) && taken_over.is_superset(&held_by_b))
+                || Instant::now() > deadline
+            {
+                assert!(
+                    taken_over.is_superset(&held_by_b),
+                    "B's partitions {held_by_b:?} moved to A or C (taken after the kill: {taken_over:?})"
+                );
                 break page.items;
             }
             tokio::time::sleep(Duration::from_millis(250)).await;

@@ -151,6 +151,9 @@ impl BusConfig {
     }
 }
 
+/// Observations per bus message (about 250 bytes each in JSON).
+const MAX_OBSERVATIONS_PER_MESSAGE: usize = 1_000;
+
 /// The partition of a watch subject: FNV-1a of `kind:id`, stable across builds and nodes.
 pub fn partition(subject: &Subject, partitions: u32) -> u32 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
@@ -283,16 +286,28 @@ impl Bus {
             .get_stream(config.readings_stream())
             .await
             .context("cannot open the readings stream")?;
+        // The bucket's stream as the KV convention lays it out, created directly: the
+        // client's own bucket creation first reads the account's limits, whose answer from a
+        // 2.9 server it cannot parse.
+        js.create_or_update_stream(stream::Config {
+            name: format!("KV_{}", config.bucket()),
+            subjects: vec![format!("$KV.{}.>", config.bucket())],
+            max_messages_per_subject: 1,
+            max_age: config.lease_ttl,
+            storage: stream::StorageType::File,
+            allow_rollup: true,
+            deny_delete: true,
+            allow_direct: true,
+            discard: stream::DiscardPolicy::New,
+            num_replicas: 1,
+            ..Default::default()
+        })
+        .await
+        .with_context(|| format!("cannot create the lease bucket {}", config.bucket()))?;
         let leases = js
-            .create_or_update_key_value(kv::Config {
-                bucket: config.bucket(),
-                history: 1,
-                max_age: config.lease_ttl,
-                storage: stream::StorageType::File,
-                ..Default::default()
-            })
+            .get_key_value(config.bucket())
             .await
-            .with_context(|| format!("cannot create the lease bucket {}", config.bucket()))?;
+            .with_context(|| format!("cannot open the lease bucket {}", config.bucket()))?;
         Ok(Bus {
             config: Arc::new(config),
             client,
@@ -315,12 +330,15 @@ impl Bus {
         }
         let mut acks = Vec::with_capacity(parts.len());
         for (k, obs) in parts {
-            let payload = Bytes::from(serde_json::to_vec(&obs)?);
-            acks.push(
-                self.js
-                    .publish(self.config.subject(&format!("readings.{k}")), payload)
-                    .await?,
-            );
+            // Well under NATS's default 1 MB message limit.
+            for chunk in obs.chunks(MAX_OBSERVATIONS_PER_MESSAGE) {
+                let payload = Bytes::from(serde_json::to_vec(chunk)?);
+                acks.push(
+                    self.js
+                        .publish(self.config.subject(&format!("readings.{k}")), payload)
+                        .await?,
+                );
+            }
         }
         for ack in acks {
             ack.await?;
