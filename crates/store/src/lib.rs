@@ -27,6 +27,7 @@ mod scoped;
 mod tally;
 mod transship;
 mod vessels;
+pub mod volume;
 mod webhooks;
 
 use std::str::FromStr;

@@ -771,5 +771,10 @@ pub fn postgres() -> Migrator {
             "customs holds, seals, transshipment and credit",
             CUSTOMS_HOLDS.to_string(),
         ),
+        migration(
+            11,
+            "readings at volume",
+            crate::volume::POSTGRES_VOLUME.to_string(),
+        ),
     ])
 }

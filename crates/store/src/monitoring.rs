@@ -407,7 +407,30 @@ impl Store {
         on_backend!(&self.backend, |pool| {
             use sqlx::Row;
             let mut tx = pool.begin_with(begin).await?;
-            for chunk in candidates.chunks(ROWS_PER_STATEMENT) {
+            // PostgreSQL copies large batches ([`crate::volume`]).
+            let bulk: Vec<crate::volume::BulkRow<'_>> = candidates
+                .iter()
+                .map(|&i| {
+                    let r = &rows[i].reading;
+                    (
+                        keys[i].0.as_str(),
+                        keys[i].1.as_str(),
+                        keys[i].2.as_str(),
+                        r.value,
+                        r.unit.code(),
+                        r.position.map(|p| p.lat),
+                        r.position.map(|p| p.lon),
+                    )
+                })
+                .collect();
+            let copied = crate::volume::Bulk::copy_new(&mut *tx, &bulk).await?;
+            for k in copied.iter().flatten() {
+                if let Some(&i) = first.get(k) {
+                    stored.insert(i);
+                }
+            }
+            let by_insert: &[usize] = if copied.is_some() { &[] } else { &candidates };
+            for chunk in by_insert.chunks(ROWS_PER_STATEMENT) {
                 let mut sql = String::from(
                     "INSERT INTO readings (device, sensor, at, value, unit, lat, lon) VALUES ",
                 );
@@ -629,6 +652,12 @@ impl Store {
     /// One retention pass at `now`: for every sensor, deletes its raw readings and minute
     /// rollups older than its organisation's retention. Returns how many readings went.
     pub async fn prune_readings(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        // PostgreSQL: months ahead created, whole months past every retention dropped.
+        let keep = self.longest_retention_days().await?;
+        let months = self.maintain_reading_partitions(now, keep).await?;
+        if !months.dropped.is_empty() || !months.created.is_empty() {
+            tracing::info!(created = ?months.created, dropped = ?months.dropped, "Reading partitions maintained.");
+        }
         let sensors: Vec<(String, String, Option<i64>)> = on_backend!(&self.backend, |pool| {
             sqlx::query_as(
                 "SELECT s.device, s.sensor, r.days FROM sensors s \
