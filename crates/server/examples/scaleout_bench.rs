@@ -1,0 +1,185 @@
+//! Readings per second over HTTP with 1, 2 and 3 nodes on one PostgreSQL schema and the NATS
+//! JetStream bus (127.0.0.1:4222), against one node on the SQLite default, all on this machine.
+//! Nodes run in this process, each with its own store pool, ingestor and bus connection (as
+//! separate processes would; they share the same cores either way). `CLIENTS` clients post
+//! batches of `BATCH` readings round-robin over the nodes for `SECONDS`; a reading counts once
+//! answered (durable).
+//!
+//! `cargo run --release -p jianghai-server --example scaleout_bench -- SECONDS BATCH CLIENTS`
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use jianghai_core::ledger::format_time;
+use jianghai_core::reading::{MeasurementType, Subject, Unit};
+use jianghai_core::{Ident, OrgKind, Organisation};
+use jianghai_server::bus::BusConfig;
+use jianghai_server::{AppState, Application, Config};
+use jianghai_store::{DeviceKind, DeviceRecord, SensorRecord, Store, TokenOwner, TokenRecord};
+
+const SECRET: &str = "jhd_scaleout-bench-device";
+const SENSORS: usize = 100;
+
+fn id(s: &str) -> Ident {
+    Ident::parse(s).expect("ident")
+}
+
+async fn seed(store: &Store) {
+    store
+        .create_organisation(&Organisation {
+            id: id("minsheng-shipping"),
+            name: "Minsheng".into(),
+            kind: OrgKind::Carrier,
+        })
+        .await
+        .expect("org");
+    let now = format_time(Utc::now());
+    let device = DeviceRecord {
+        id: id("bench-dev"),
+        organisation: id("minsheng-shipping"),
+        kind: DeviceKind::Sensor,
+        name: "bench".into(),
+        created_at: now.clone(),
+        disabled_at: None,
+    };
+    let token = TokenRecord {
+        id: uuid::Uuid::new_v4(),
+        secret_hash: jianghai_server::auth::secret_hash(SECRET),
+        owner: TokenOwner::Device(device.id.clone()),
+        name: "bench".into(),
+        created_at: now.clone(),
+        expires_at: None,
+        revoked_at: None,
+    };
+    store.create_device(&device, &token).await.expect("device");
+    for i in 0..SENSORS {
+        store
+            .register_sensor(&SensorRecord {
+                device: id("bench-dev"),
+                sensor: format!("s{i:03}"),
+                organisation: id("minsheng-shipping"),
+                measurement: MeasurementType::Temperature,
+                unit: Unit::Celsius,
+                subject: Subject::parse(&format!("deck:minsheng-8/D{i}")).expect("subject"),
+                name: format!("s{i:03}"),
+                created_at: now.clone(),
+                updated_at: now.clone(),
+            })
+            .await
+            .expect("sensor");
+    }
+}
+
+fn body(base: DateTime<Utc>, first: usize, batch: usize) -> String {
+    let readings: Vec<serde_json::Value> = (first..first + batch)
+        .map(|n| {
+            serde_json::json!({
+                "sensor": format!("s{:03}", n % SENSORS),
+                "measurement": "Temperature",
+                "value": 20.0 + (n % 7) as f64,
+                "unit": "CEL",
+                "time": format_time(base + chrono::Duration::microseconds(n as i64 * 7)),
+            })
+        })
+        .collect();
+    serde_json::json!({ "readings": readings }).to_string()
+}
+
+/// Starts `nodes` nodes on `url` (with the bus when `bus` is set); readings/s over `seconds`.
+async fn run(
+    url: &str,
+    nodes: usize,
+    bus: Option<&str>,
+    seconds: u64,
+    batch: usize,
+    clients: usize,
+) -> f64 {
+    let mut addrs = Vec::new();
+    for n in 0..nodes {
+        let store = Store::open(url).await.expect("open");
+        if n == 0 {
+            seed(&store).await;
+        }
+        let config = Config {
+            rate_burst: 1_000_000,
+            rate_per_second: 1_000_000,
+            bus: bus.map(|b| BusConfig::from_url(&format!("{b}&node=n{n}")).expect("bus")),
+            ..Config::default()
+        };
+        let app = Application::build("127.0.0.1:0", AppState::new(store, config))
+            .await
+            .expect("bind");
+        addrs.push(app.local_addr().expect("addr"));
+        tokio::spawn(app.run_until(std::future::pending()));
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await; // leases taken
+    let base = jianghai_store::bucket(Utc::now() - chrono::Duration::hours(2), 60);
+    let acked = Arc::new(AtomicUsize::new(0));
+    let next = Arc::new(AtomicUsize::new(0));
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..clients {
+        let (acked, next) = (acked.clone(), next.clone());
+        let addr = addrs[c % addrs.len()];
+        tasks.push(tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            let url = format!("http://{addr}/api/v1/readings");
+            while Instant::now() < deadline {
+                let first = next.fetch_add(batch, Ordering::Relaxed);
+                let b = body(base, first, batch);
+                loop {
+                    let res = client
+                        .post(&url)
+                        .bearer_auth(SECRET)
+                        .header("content-type", "application/json")
+                        .body(b.clone())
+                        .send()
+                        .await
+                        .expect("send");
+                    if res.status() == 503 {
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                        continue;
+                    }
+                    assert!(res.status().is_success(), "{}", res.status());
+                    acked.fetch_add(batch, Ordering::Relaxed);
+                    break;
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.expect("client");
+    }
+    acked.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let seconds: u64 = args.first().and_then(|a| a.parse().ok()).unwrap_or(10);
+    let batch: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(500);
+    let clients: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(6);
+    let pg = std::env::var("JIANGHAI_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string());
+    let dir = tempfile::tempdir().expect("dir");
+    let sqlite = format!("sqlite://{}", dir.path().join("bench.db").display());
+    let r = run(&sqlite, 1, None, seconds, batch, clients).await;
+    println!("sqlite, 1 node:            {r:>9.0} readings/s");
+    for nodes in 1..=3 {
+        let run_id = uuid::Uuid::new_v4().simple().to_string();
+        let url = format!("{pg}?schema=bench_{run_id}");
+        let bus = format!("nats://127.0.0.1:4222?prefix=b{}", &run_id[..12]);
+        let r = run(&url, nodes, Some(&bus), seconds, batch, clients).await;
+        println!("postgres + bus, {nodes} node(s): {r:>9.0} readings/s");
+        let pool = sqlx::PgPool::connect(&pg).await.expect("pg");
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP SCHEMA bench_{run_id} CASCADE"
+        )))
+        .execute(&pool)
+        .await
+        .ok();
+    }
+}
