@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use jianghai_core::ledger::format_time;
 use jianghai_core::reading::{MeasurementType, Subject, Unit};
-use jianghai_core::{Ident, OrgKind, Organisation};
+use jianghai_core::{Ident, OrgKind, Organisation, Vessel, VesselKind};
 use jianghai_server::bus::BusConfig;
 use jianghai_server::{AppState, Application, Config};
 use jianghai_store::{DeviceKind, DeviceRecord, SensorRecord, Store, TokenOwner, TokenRecord};
@@ -35,6 +35,17 @@ async fn seed(store: &Store) {
         })
         .await
         .expect("org");
+    store
+        .create_vessel(&Vessel {
+            id: id("minsheng-8"),
+            name: "Minsheng 8".into(),
+            kind: VesselKind::RiverRoRo,
+            carrier: id("minsheng-shipping"),
+            mmsi: None,
+            imo: None,
+        })
+        .await
+        .expect("vessel");
     let now = format_time(Utc::now());
     let device = DeviceRecord {
         id: id("bench-dev"),
