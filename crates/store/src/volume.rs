@@ -24,7 +24,7 @@ pub const MONTHS_AHEAD: u32 = 2;
 /// Batches at least this large are written with COPY on PostgreSQL.
 pub const COPY_MIN_ROWS: usize = 256;
 
-/// Migration 10 on PostgreSQL: `readings` becomes partitioned (existing rows move into the
+/// Migration 11 on PostgreSQL: `readings` becomes partitioned (existing rows move into the
 /// default partition and out of it as months are created), plus the alert index.
 pub(crate) const POSTGRES_VOLUME: &str = r#"
 ALTER TABLE readings RENAME TO readings_unpartitioned;
