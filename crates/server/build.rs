@@ -5,6 +5,7 @@
 //! - `npm ci` runs first when `web/node_modules` is missing or older than `package-lock.json`.
 //! - `JIANGHAI_SKIP_CONSOLE=1` skips it all (the server then serves a page saying so).
 //! - Without npm the build fails with a message saying what to install or set.
+//! - `web/.build.lock` (a file lock) keeps two builds from running npm at once.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -36,6 +37,14 @@ fn main() {
     if !web.join("package.json").exists() {
         return; // a source package without the console (e.g. from crates.io)
     }
+    // Two builds of this crate at once (clippy next to a test build, two worktrees' profiles)
+    // would run npm in the same directory and break each other's node_modules: one at a time,
+    // and the second finds the first's output fresh.
+    let lock = std::fs::File::create(web.join(".build.lock"))
+        .unwrap_or_else(|e| panic!("cannot create {}: {e}", web.join(".build.lock").display()));
+    if let Err(e) = lock.lock() {
+        panic!("cannot lock {}: {e}", web.join(".build.lock").display());
+    }
     let sources = newest([
         web.join("src"),
         web.join("index.html"),
@@ -48,9 +57,9 @@ fn main() {
     if built.is_some_and(|b| sources.is_none_or(|s| b >= s)) {
         return;
     }
-    let lock = mtime(&web.join("package-lock.json"));
+    let locked = mtime(&web.join("package-lock.json"));
     let installed = mtime(&web.join("node_modules/.package-lock.json"));
-    if installed.is_none() || lock.is_some_and(|l| installed.is_some_and(|i| i < l)) {
+    if installed.is_none() || locked.is_some_and(|l| installed.is_some_and(|i| i < l)) {
         npm(&web, &["ci", "--no-audit", "--no-fund"]);
     }
     npm(&web, &["run", "build"]);
