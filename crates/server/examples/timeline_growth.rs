@@ -73,11 +73,12 @@ async fn main() -> anyhow::Result<()> {
     };
     let store = Store::open(&url).await?;
     // The default schema is ours: sized at each checkpoint and dropped at the end.
-    let admin = if args.get(1).is_none_or(|a| a.as_str() == "-") && store.engine() == Engine::Postgres {
-        Some(sqlx::PgPool::connect("postgres://postgres@127.0.0.1:5432/test").await?)
-    } else {
-        None
-    };
+    let admin =
+        if args.get(1).is_none_or(|a| a.as_str() == "-") && store.engine() == Engine::Postgres {
+            Some(sqlx::PgPool::connect("postgres://postgres@127.0.0.1:5432/test").await?)
+        } else {
+            None
+        };
     store
         .create_organisation(&Organisation {
             id: Ident::parse("bench-port")?,
@@ -100,7 +101,10 @@ async fn main() -> anyhow::Result<()> {
         }
         // VINs whose ten events are all in: every block before the current one.
         let complete = appended / (VINS_PER_BLOCK * EVENTS_PER_VIN) * VINS_PER_BLOCK;
-        anyhow::ensure!(complete > 0, "checkpoint {target} is below one block of VINs");
+        anyhow::ensure!(
+            complete > 0,
+            "checkpoint {target} is below one block of VINs"
+        );
         let mut times = Vec::with_capacity(SAMPLES);
         for _ in 0..SAMPLES {
             let v = vin(rng.u64(0..complete));
