@@ -145,6 +145,36 @@ type HoldRow = (
 /// The hold kinds customs uses.
 pub const HOLD_KINDS: [&str; 2] = ["customs", "damage"];
 
+/// Writes a declaration's vehicles and seal subjects in transaction `$tx`, replacing what it
+/// had: declaring and amending keep them the same way. (A macro: the body runs on either
+/// engine's transaction inside `on_backend!`.)
+macro_rules! write_members {
+    ($tx:ident, $d:expr) => {
+        sqlx::query("DELETE FROM transit_vins WHERE number = $1")
+            .bind(&$d.number)
+            .execute(&mut *$tx)
+            .await?;
+        for v in &$d.vins {
+            sqlx::query("INSERT INTO transit_vins (number, vin) VALUES ($1, $2)")
+                .bind(&$d.number)
+                .bind(v.as_str())
+                .execute(&mut *$tx)
+                .await?;
+        }
+        sqlx::query("DELETE FROM transit_seals WHERE number = $1")
+            .bind(&$d.number)
+            .execute(&mut *$tx)
+            .await?;
+        for subject in seal_subjects($d) {
+            sqlx::query("INSERT INTO transit_seals (number, subject) VALUES ($1, $2)")
+                .bind(&$d.number)
+                .bind(subject)
+                .execute(&mut *$tx)
+                .await?;
+        }
+    };
+}
+
 impl Store {
     /// Files (or re-files) a ship with customs for its carrier.
     pub async fn file_ship(&self, f: &FiledShip) -> Result<(), StoreError> {
@@ -282,24 +312,7 @@ impl Store {
             .bind(format_time(now))
             .execute(&mut *tx)
             .await?;
-            for v in &d.vins {
-                sqlx::query("INSERT INTO transit_vins (number, vin) VALUES ($1, $2)")
-                    .bind(&d.number)
-                    .bind(v.as_str())
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            sqlx::query("DELETE FROM transit_seals WHERE number = $1")
-                .bind(&d.number)
-                .execute(&mut *tx)
-                .await?;
-            for subject in seal_subjects(d) {
-                sqlx::query("INSERT INTO transit_seals (number, subject) VALUES ($1, $2)")
-                    .bind(&d.number)
-                    .bind(subject)
-                    .execute(&mut *tx)
-                    .await?;
-            }
+            write_members!(tx, d);
             tx.commit().await?;
         });
         self.log_transit(
@@ -538,28 +551,7 @@ impl Store {
             .bind(format_time(now))
             .execute(&mut *tx)
             .await?;
-            sqlx::query("DELETE FROM transit_vins WHERE number = $1")
-                .bind(&d.number)
-                .execute(&mut *tx)
-                .await?;
-            for v in &d.vins {
-                sqlx::query("INSERT INTO transit_vins (number, vin) VALUES ($1, $2)")
-                    .bind(&d.number)
-                    .bind(v.as_str())
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            sqlx::query("DELETE FROM transit_seals WHERE number = $1")
-                .bind(&d.number)
-                .execute(&mut *tx)
-                .await?;
-            for subject in seal_subjects(d) {
-                sqlx::query("INSERT INTO transit_seals (number, subject) VALUES ($1, $2)")
-                    .bind(&d.number)
-                    .bind(subject)
-                    .execute(&mut *tx)
-                    .await?;
-            }
+            write_members!(tx, d);
             tx.commit().await?;
         });
         self.log_transit(
