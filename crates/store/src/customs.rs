@@ -324,11 +324,16 @@ impl Store {
             now,
         )
         .await?;
-        self.transit(&d.number)
+        self.existing_transit(&d.number).await
+    }
+
+    /// One declaration that must exist: a missing one is [`CustomsError::Missing`].
+    async fn existing_transit(&self, number: &str) -> Result<TransitRecord, CustomsError> {
+        self.transit(number)
             .await?
             .ok_or_else(|| CustomsError::Missing {
                 what: "transit declaration",
-                id: d.number.clone(),
+                id: number.to_string(),
             })
     }
 
@@ -400,13 +405,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<TransitRecord, CustomsError> {
         let name = action_name(action);
-        let t = self
-            .transit(number)
-            .await?
-            .ok_or_else(|| CustomsError::Missing {
-                what: "transit declaration",
-                id: number.to_string(),
-            })?;
+        let t = self.existing_transit(number).await?;
         if matches!(
             action,
             TransitAction::Release | TransitAction::Arrive | TransitAction::Close { .. }
@@ -489,12 +488,7 @@ impl Store {
         };
         self.log_transit(number, by, name, "done", &detail, now)
             .await?;
-        self.transit(number)
-            .await?
-            .ok_or_else(|| CustomsError::Missing {
-                what: "transit declaration",
-                id: number.to_string(),
-            })
+        self.existing_transit(number).await
     }
 }
 
@@ -509,13 +503,7 @@ impl Store {
         by: &Ident,
         now: DateTime<Utc>,
     ) -> Result<TransitRecord, CustomsError> {
-        let t = self
-            .transit(&d.number)
-            .await?
-            .ok_or_else(|| CustomsError::Missing {
-                what: "transit declaration",
-                id: d.number.clone(),
-            })?;
+        let t = self.existing_transit(&d.number).await?;
         if let Err(e) = jianghai_customs::transit::next(
             t.state,
             t.held_from,
@@ -568,12 +556,7 @@ impl Store {
             now,
         )
         .await?;
-        self.transit(&d.number)
-            .await?
-            .ok_or_else(|| CustomsError::Missing {
-                what: "transit declaration",
-                id: d.number.clone(),
-            })
+        self.existing_transit(&d.number).await
     }
 
     /// The holds placed on cars of a transit, oldest first, released ones included.
@@ -762,13 +745,7 @@ impl Store {
     }
 
     async fn car_of_transit(&self, number: &str, vin: &Vin) -> Result<TransitRecord, CustomsError> {
-        let t = self
-            .transit(number)
-            .await?
-            .ok_or_else(|| CustomsError::Missing {
-                what: "transit declaration",
-                id: number.to_string(),
-            })?;
+        let t = self.existing_transit(number).await?;
         if !t.declaration.vins.contains(vin) {
             return Err(CustomsError::Missing {
                 what: "vehicle on this transit",
