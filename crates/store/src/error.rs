@@ -12,6 +12,8 @@ pub enum OpenError {
     Connect(#[source] sqlx::Error),
     #[error("cannot apply the schema migrations: {0}")]
     Migrate(#[source] sqlx::migrate::MigrateError),
+    #[error("cannot create this month's reading partitions: {0}")]
+    Partitions(#[source] StoreError),
 }
 
 /// Appending events. Nothing of a batch is recorded when any of these is returned.

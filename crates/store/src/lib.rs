@@ -217,11 +217,16 @@ impl Store {
             .run(&pool)
             .await
             .map_err(OpenError::Migrate)?;
-        Ok(Store {
+        let store = Store {
             backend: Backend::Postgres(pool),
             write_lock: Default::default(),
             alert_log: Default::default(),
-        })
+        };
+        store
+            .create_reading_partitions(chrono::Utc::now())
+            .await
+            .map_err(OpenError::Partitions)?;
+        Ok(store)
     }
 
     /// The engine in use.

@@ -83,6 +83,25 @@ impl Store {
         now: DateTime<Utc>,
         keep_days: i64,
     ) -> Result<PartitionReport, StoreError> {
+        self.partition_pass(now, Some(keep_days)).await
+    }
+
+    /// Creates this month's and the months ahead's partitions, dropping nothing. Opening a
+    /// PostgreSQL store does this before anything is written: attaching a month's partition
+    /// while a reading of that month is being routed to the default partition fails that
+    /// insert, so a month must exist before its first reading can arrive.
+    pub(crate) async fn create_reading_partitions(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<PartitionReport, StoreError> {
+        self.partition_pass(now, None).await
+    }
+
+    async fn partition_pass(
+        &self,
+        now: DateTime<Utc>,
+        keep_days: Option<i64>,
+    ) -> Result<PartitionReport, StoreError> {
         let Backend::Postgres(pool) = &self.backend else {
             return Ok(PartitionReport::default());
         };
@@ -134,15 +153,22 @@ impl Store {
             report.created.push(name);
         }
         // Whole months past every retention.
-        let cutoff = (now - Duration::days(keep_days.max(0))).date_naive();
-        let mut old: Vec<&String> = existing
-            .iter()
-            .filter(|n| {
-                n.strip_prefix("readings_p")
-                    .and_then(|ym| NaiveDate::parse_from_str(&format!("{ym}01"), "%Y%m%d").ok())
-                    .is_some_and(|start| month_start(start, 1) <= cutoff)
-            })
-            .collect();
+        let mut old: Vec<&String> = match keep_days {
+            None => Vec::new(),
+            Some(keep_days) => {
+                let cutoff = (now - Duration::days(keep_days.clamp(0, 1_000_000))).date_naive();
+                existing
+                    .iter()
+                    .filter(|n| {
+                        n.strip_prefix("readings_p")
+                            .and_then(|ym| {
+                                NaiveDate::parse_from_str(&format!("{ym}01"), "%Y%m%d").ok()
+                            })
+                            .is_some_and(|start| month_start(start, 1) <= cutoff)
+                    })
+                    .collect()
+            }
+        };
         old.sort();
         for name in old {
             sqlx::query(sqlx::AssertSqlSafe(format!("DROP TABLE {name}")))
