@@ -34,8 +34,8 @@ pub use event::{Action, Actor, BizStep, Disposition, Event, EventError, EventId,
 pub use ident::{Ident, IdentError};
 pub use lifecycle::{LifecycleError, Status, Step, VehicleState};
 pub use party::{
-    Facility, FacilityKind, OrgKind, Organisation, Position, Powertrain, Shipment, Vehicle, Vessel,
-    VesselKind, Voyage,
+    Facility, FacilityKind, OrgKind, Organisation, Position, Powertrain, Shipment, UnNumber,
+    UnNumberError, Vehicle, Vessel, VesselKind, Voyage,
 };
 pub use reading::{
     MeasurementType, Reading, ReadingError, ReadingInput, Subject, SubjectError, SubjectKind, Unit,

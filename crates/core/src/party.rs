@@ -165,6 +165,64 @@ pub struct Shipment {
     /// touches may then see the shipment's cars.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voyage: Option<Ident>,
+    /// Dangerous goods the exporter declared with the shipment (IMDG classes vehicles as
+    /// UN3166, flammable-liquid powered, and UN3171, battery powered, unless a special
+    /// provision exempts them). Empty: none declared. A recorded fact for the departure-port
+    /// tax refund, whose rule set decides what it means.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dangerous_goods: Vec<UnNumber>,
+}
+
+/// A UN number of the UN Model Regulations: `UN` and four digits, e.g. `UN3171`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct UnNumber(u16);
+
+/// Why a text is not a UN number.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a UN number: write UN and four digits, e.g. UN3171")]
+pub struct UnNumberError(pub String);
+
+impl UnNumber {
+    /// Parses `UN3171` (the prefix case-insensitive, surrounding spaces ignored). `UN0000` is
+    /// not assigned and is refused.
+    pub fn parse(s: &str) -> Result<UnNumber, UnNumberError> {
+        let t = s.trim();
+        let digits = t
+            .get(..2)
+            .filter(|p| p.eq_ignore_ascii_case("UN"))
+            .and_then(|_| t.get(2..))
+            .filter(|d| d.len() == 4 && d.bytes().all(|b| b.is_ascii_digit()));
+        match digits.and_then(|d| d.parse::<u16>().ok()) {
+            Some(n) if n > 0 => Ok(UnNumber(n)),
+            _ => Err(UnNumberError(s.to_string())),
+        }
+    }
+}
+
+impl std::fmt::Display for UnNumber {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "UN{:04}", self.0)
+    }
+}
+
+impl std::str::FromStr for UnNumber {
+    type Err = UnNumberError;
+    fn from_str(s: &str) -> Result<UnNumber, UnNumberError> {
+        UnNumber::parse(s)
+    }
+}
+
+impl Serialize for UnNumber {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for UnNumber {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<UnNumber, D::Error> {
+        let s = String::deserialize(d)?;
+        UnNumber::parse(&s).map_err(serde::de::Error::custom)
+    }
 }
 
 /// How a car is powered; EVs have stowage and monitoring rules of their own.
@@ -192,4 +250,64 @@ pub struct Vehicle {
     pub exporter: Ident,
     pub model: String,
     pub powertrain: Powertrain,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn un_numbers_parse_and_print() {
+        assert_eq!(
+            UnNumber::parse("UN3171").map(|u| u.to_string()),
+            Ok("UN3171".into())
+        );
+        assert_eq!(
+            UnNumber::parse(" un0004 ").map(|u| u.to_string()),
+            Ok("UN0004".into())
+        );
+        for bad in [
+            "",
+            "UN",
+            "3171",
+            "UN317",
+            "UN31711",
+            "UN0000",
+            "UN31a1",
+            "XX3171",
+            "UN-3171",
+            "ＵＮ3171",
+        ] {
+            assert!(UnNumber::parse(bad).is_err(), "{bad:?} was accepted");
+        }
+        let s: Shipment = serde_json::from_str(
+            r#"{"id":"s-1","exporter":"changan-intl","destination_country":"MX","vins":[],"dangerous_goods":["UN3171"]}"#,
+        )
+        .expect("shipment");
+        assert_eq!(s.dangerous_goods, [UnNumber(3171)]);
+        assert!(
+            serde_json::from_str::<Shipment>(
+                r#"{"id":"s-1","exporter":"changan-intl","destination_country":"MX","vins":[],"dangerous_goods":["UN31"]}"#,
+            )
+            .is_err()
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn un_numbers_round_trip(n in 1u16..=9999) {
+            let u = UnNumber::parse(&format!("UN{n:04}")).expect("valid");
+            prop_assert_eq!(UnNumber::parse(&u.to_string()), Ok(u));
+            let json = serde_json::to_string(&u).expect("json");
+            prop_assert_eq!(serde_json::from_str::<UnNumber>(&json).expect("back"), u);
+        }
+
+        #[test]
+        fn parsing_any_text_never_panics(s in "\\PC{0,12}") {
+            if let Ok(u) = UnNumber::parse(&s) {
+                prop_assert_eq!(u.to_string(), s.trim().to_ascii_uppercase());
+            }
+        }
+    }
 }

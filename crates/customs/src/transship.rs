@@ -120,6 +120,10 @@ pub enum CutOffRisk {
     Unknown,
 }
 
+/// An open cut-off-risk alert clears only once the P90 arrival plus handling is this far before
+/// the cut-off: an ETA wobbling around the cut-off must not raise and resolve it on every fix.
+pub const CLEAR_MARGIN: Duration = Duration::minutes(30);
+
 impl CutOffRisk {
     /// Whether it deserves an alert.
     pub fn alerts(self) -> bool {
@@ -127,6 +131,12 @@ impl CutOffRisk {
             self,
             CutOffRisk::AtRisk { .. } | CutOffRisk::Late { .. } | CutOffRisk::Missed
         )
+    }
+
+    /// Whether an open alert about it should resolve: on time with at least [`CLEAR_MARGIN`]
+    /// to spare. Between that and the cut-off itself the alert neither opens nor clears.
+    pub fn clears(self) -> bool {
+        matches!(self, CutOffRisk::OnTime { margin } if margin >= CLEAR_MARGIN)
     }
 }
 
@@ -178,6 +188,31 @@ mod tests {
 
     fn t(h: i64) -> DateTime<Utc> {
         DateTime::from_timestamp(1_750_000_000 + h * 3600, 0).expect("time")
+    }
+
+    #[test]
+    fn an_alert_clears_only_with_a_margin() {
+        let h = Duration::hours(2);
+        // Margin 20 min: on time, yet not enough to clear an open alert.
+        let close = cut_off_risk(
+            t(0),
+            Some(t(10)),
+            Some(t(20)),
+            h,
+            t(22) + Duration::minutes(20),
+        );
+        assert!(!close.alerts() && !close.clears(), "{close:?}");
+        let clear = cut_off_risk(t(0), Some(t(10)), Some(t(20)), h, t(23));
+        assert!(!clear.alerts() && clear.clears(), "{clear:?}");
+        for r in [
+            CutOffRisk::Missed,
+            CutOffRisk::Unknown,
+            CutOffRisk::Late {
+                late_by_p50: Duration::zero(),
+            },
+        ] {
+            assert!(!r.clears(), "{r:?}");
+        }
     }
 
     #[test]

@@ -716,6 +716,12 @@ CREATE TABLE load_completions (
 );
 "#;
 
+/// Migration 12, both engines: the dangerous goods declared with a shipment (UN numbers,
+/// comma-separated; empty when none), a recorded fact of the departure-port tax refund.
+const SHIPMENT_DANGEROUS_GOODS: &str = r#"
+ALTER TABLE shipments ADD COLUMN dangerous_goods TEXT NOT NULL DEFAULT '';
+"#;
+
 fn migration(version: i64, description: &'static str, sql: String) -> Migration {
     Migration::new(
         version,
@@ -747,6 +753,12 @@ pub fn sqlite() -> Migrator {
             "customs holds, seals, transshipment and credit",
             CUSTOMS_HOLDS.to_string(),
         ),
+        // (11, readings at volume, is PostgreSQL's alone.)
+        migration(
+            12,
+            "shipment dangerous goods",
+            SHIPMENT_DANGEROUS_GOODS.to_string(),
+        ),
     ])
 }
 
@@ -775,6 +787,11 @@ pub fn postgres() -> Migrator {
             11,
             "readings at volume",
             crate::volume::POSTGRES_VOLUME.to_string(),
+        ),
+        migration(
+            12,
+            "shipment dangerous goods",
+            SHIPMENT_DANGEROUS_GOODS.to_string(),
         ),
     ])
 }

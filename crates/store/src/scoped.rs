@@ -7,8 +7,8 @@
 
 use chrono::Utc;
 use jianghai_core::{
-    Facility, FacilityKind, Ident, Organisation, Position, Shipment, Vessel, VesselKind, Vin,
-    Voyage, ledger::format_time,
+    Facility, FacilityKind, Ident, Organisation, Position, Shipment, UnNumber, Vessel, VesselKind,
+    Vin, Voyage, ledger::format_time,
 };
 
 use crate::access::page;
@@ -425,14 +425,21 @@ impl Store {
                 }
             }
             sqlx::query(
-                "INSERT INTO shipments (id, exporter, destination_country, created_at, voyage) \
-                 VALUES ($1, $2, $3, $4, $5)",
+                "INSERT INTO shipments (id, exporter, destination_country, created_at, voyage, \
+                 dangerous_goods) VALUES ($1, $2, $3, $4, $5, $6)",
             )
             .bind(s.id.as_str())
             .bind(s.exporter.as_str())
             .bind(&s.destination_country)
             .bind(&now)
             .bind(s.voyage.as_ref().map(|v| v.as_str()))
+            .bind(
+                s.dangerous_goods
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(","),
+            )
             .execute(&mut *tx)
             .await
             .map_err(|e| exists_error(e, "shipment", s.id.as_str()))?;
@@ -519,10 +526,11 @@ impl Store {
             "$4 = ''"
         };
         let sql = format!(
-            "SELECT s.id, s.exporter, s.destination_country, s.voyage FROM shipments s \
+            "SELECT s.id, s.exporter, s.destination_country, s.voyage, s.dangerous_goods \
+             FROM shipments s \
              WHERE s.id > $1 AND {filter} AND {only_filter} ORDER BY s.id LIMIT $3"
         );
-        let rows: Vec<(String, String, String, Option<String>)> = on_backend!(
+        let rows: Vec<(String, String, String, Option<String>, String)> = on_backend!(
             &self.backend,
             |pool| sqlx::query_as(sqlx::AssertSqlSafe(sql))
                 .bind(after)
@@ -533,7 +541,15 @@ impl Store {
                 .await?
         );
         let mut items = Vec::with_capacity(rows.len());
-        for (id, exporter, destination_country, voyage) in rows {
+        for (id, exporter, destination_country, voyage, dangerous_goods) in rows {
+            let dangerous_goods = dangerous_goods
+                .split(',')
+                .filter(|u| !u.is_empty())
+                .map(|u| {
+                    UnNumber::parse(u)
+                        .map_err(|e| StoreError::Corrupt(format!("shipment {id}: {e}")))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
             let vins: Vec<(String,)> = on_backend!(&self.backend, |pool| sqlx::query_as(
                 "SELECT vin FROM shipment_vins WHERE shipment = $1 ORDER BY vin"
             )
@@ -552,6 +568,7 @@ impl Store {
                 destination_country,
                 vins,
                 voyage: voyage.map(ident).transpose()?,
+                dangerous_goods,
             });
         }
         Ok(page(items, limit, |s| s.id.to_string()))

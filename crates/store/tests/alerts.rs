@@ -456,6 +456,7 @@ async fn scopes_follow_the_subject(p: &Pair) {
         destination_country: "MX".into(),
         vins: vec![car],
         voyage: None,
+        dangerous_goods: Vec::new(),
     })
     .await
     .expect("shipment");

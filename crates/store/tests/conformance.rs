@@ -803,6 +803,7 @@ async fn shipments_are_all_or_nothing(store: &Store) {
         destination_country: "MX".into(),
         vins: vec![vin(1), vin(3)],
         voyage: None,
+        dangerous_goods: Vec::new(),
     };
     assert!(matches!(
         store.create_shipment(&s).await,
@@ -863,6 +864,7 @@ async fn bookings_widen_carrier_and_port_scopes(store: &Store) {
             destination_country: "MX".into(),
             vins: vec![booked],
             voyage: None,
+            dangerous_goods: Vec::new(),
         })
         .await
         .expect("shipment");

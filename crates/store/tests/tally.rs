@@ -82,6 +82,7 @@ async fn yard(store: &Store) -> Vec<jianghai_core::Vin> {
             destination_country: "MX".into(),
             vins: vins.clone(),
             voyage: None,
+            dangerous_goods: Vec::new(),
         })
         .await
         .expect("shipment");

@@ -519,6 +519,7 @@ async fn an_exporter_sees_the_voyages_it_has_cars_on(store: &Store) {
             destination_country: "MX".into(),
             vins: vec![vin(6)],
             voyage: Some(id("v2025-002")),
+            dangerous_goods: Vec::new(),
         })
         .await
         .expect("shipment");

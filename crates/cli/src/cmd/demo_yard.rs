@@ -51,6 +51,7 @@ pub async fn run(
             destination_country: "MX".into(),
             vins: vins.clone(),
             voyage: None,
+            dangerous_goods: Vec::new(),
         })
         .await
         .map_err(|e| anyhow::anyhow!("shipment {shipment}: {e}"))?;

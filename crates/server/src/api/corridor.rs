@@ -7,8 +7,8 @@ use axum::extract::{Path, Request, State};
 use axum::http::{StatusCode, header};
 use chrono::{DateTime, FixedOffset, Utc};
 use jianghai_core::{
-    Actor, Event, Facility, FacilityKind, Ident, OrgKind, Position, Shipment, Step, Vessel,
-    VesselKind, Vin, Voyage,
+    Actor, Event, Facility, FacilityKind, Ident, OrgKind, Position, Shipment, Step, UnNumber,
+    Vessel, VesselKind, Vin, Voyage,
 };
 use jianghai_store::{AppendError, Recorded, ShipmentError, VehicleRecord};
 use serde::{Deserialize, Serialize};
@@ -304,6 +304,10 @@ pub struct ShipmentDto {
     /// The river voyage the shipment is booked on; its carrier and ports then see its cars.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub voyage: Option<String>,
+    /// Dangerous goods declared with the shipment, as UN numbers (e.g. `UN3171`, a
+    /// battery-powered vehicle); absent or empty when none. The tax-refund assessment reads it.
+    #[serde(default)]
+    pub dangerous_goods: Vec<String>,
 }
 
 fn shipment_dto(s: Shipment) -> ShipmentDto {
@@ -313,6 +317,7 @@ fn shipment_dto(s: Shipment) -> ShipmentDto {
         destination_country: s.destination_country,
         vins: s.vins.iter().map(|v| v.to_string()).collect(),
         voyage: s.voyage.map(|v| v.to_string()),
+        dangerous_goods: s.dangerous_goods.iter().map(ToString::to_string).collect(),
     }
 }
 
@@ -411,6 +416,15 @@ pub async fn create_shipment(
         return Err(ApiError::field("/vins", "1 to 10,000 VINs"));
     }
     let vins = parse_vins("/vins", &req.vins)?;
+    let mut dangerous_goods = Vec::with_capacity(req.dangerous_goods.len());
+    for (i, u) in req.dangerous_goods.iter().enumerate() {
+        let u = UnNumber::parse(u)
+            .map_err(|e| ApiError::field(&format!("/dangerousGoods/{i}"), e.to_string()))?;
+        if !dangerous_goods.contains(&u) {
+            dangerous_goods.push(u);
+        }
+    }
+    dangerous_goods.sort();
     let voyage = match &req.voyage {
         Some(v) => Some(bookable(&state, &p, "/voyage", v).await?),
         None => None,
@@ -421,6 +435,7 @@ pub async fn create_shipment(
         destination_country: country,
         vins,
         voyage,
+        dangerous_goods,
     };
     match state.store.create_shipment(&s).await {
         Ok(()) => Ok((StatusCode::CREATED, Json(shipment_dto(s)))),

@@ -711,8 +711,7 @@ async fn refund_facts(
         carrier_tax_credit: carrier_credit.as_ref().and_then(|c| c.tax_credit),
         ship_positioning: filing.as_ref().is_some_and(|f| f.positioning),
         ship_video: filing.as_ref().is_some_and(|f| f.video),
-        // Cars are not declared as dangerous goods on shipments; nothing records otherwise.
-        dangerous_goods: false,
+        dangerous_goods: !s.dangerous_goods.is_empty(),
         released_at,
         ocean_departure,
     })

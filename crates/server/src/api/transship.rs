@@ -4,8 +4,9 @@
 //!
 //! The cut-off risk compares the feeding river voyage's tracked arrival ETA (P50/P90) plus the
 //! handling time with the cut-off; at risk, late or missed raises a `cut-off-risk` alert on the
-//! ocean voyage. It is judged when the leg is set and whenever the river voyage's ETA moves
-//! ([`watch_cut_off`], called by the tracker).
+//! ocean voyage, which resolves itself once the cars are on time again with a margin. It is
+//! judged when the leg is set and whenever the river voyage's ETA moves ([`watch_cut_off`],
+//! called by the tracker).
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -126,8 +127,19 @@ async fn risk_of(
     ))
 }
 
-/// Raises (or repeats) the `cut-off-risk` alert on the ocean voyage when `risk` calls for one.
+/// Raises (or repeats) the `cut-off-risk` alert on the ocean voyage when `risk` calls for one,
+/// and resolves an open one when the risk has cleared with a margin
+/// ([`CutOffRisk::clears`]).
 async fn alert_risk(store: &Store, leg: &OceanLeg, risk: CutOffRisk, now: DateTime<Utc>) {
+    if risk.clears() {
+        if let Err(e) = store
+            .clear_alert("cut-off-risk", "voyage", &leg.voyage, now)
+            .await
+        {
+            tracing::warn!(error = %e, voyage = %leg.voyage, "Cannot resolve the cut-off-risk alert.");
+        }
+        return;
+    }
     if !risk.alerts() {
         return;
     }

@@ -730,6 +730,48 @@ pub async fn a_transit_over_http(w: &World) {
         )
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
+    // The same cars declared as dangerous goods (UN3171, battery-powered vehicles): recorded
+    // with the shipment, and the corridor's rules then refuse the refund, naming why. A
+    // malformed UN number is refused with its pointer, and nothing is recorded.
+    let (s, b) = post(
+        "/api/v1/shipments".into(),
+        &exporter,
+        Some(json!({"id": "sh-transit-dg", "destinationCountry": "MX",
+            "vins": [x.to_string()], "dangerousGoods": ["UN31"]})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+    assert!(b.to_string().contains("/dangerousGoods/0"), "{b}");
+    let (s, b) = post(
+        "/api/v1/shipments".into(),
+        &exporter,
+        Some(json!({"id": "sh-transit-dg", "destinationCountry": "MX",
+            "vins": [x.to_string()], "dangerousGoods": ["un3171", "UN3171"]})),
+    )
+    .await;
+    assert_eq!(s, StatusCode::CREATED, "{b}");
+    assert_eq!(b["dangerousGoods"], json!(["UN3171"]), "{b}");
+    let (_, b) = w
+        .call(
+            Method::GET,
+            "/api/v1/shipments/sh-transit-dg/refund",
+            Some(&exporter),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (&b["facts"]["dangerous_goods"], &b["assessment"]["eligible"]),
+        (&json!(true), &json!(false)),
+        "{b}"
+    );
+    let failed: Vec<&str> = b["assessment"]["conditions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| c["met"] == false)
+        .filter_map(|c| c["name"].as_str())
+        .collect();
+    assert_eq!(failed, ["no dangerous goods"], "{b}");
 
     // Savings: JSON, CSV and .xlsx with their content types and file names.
     let (s, b) = w
@@ -944,4 +986,92 @@ async fn set_leg(w: &World, operator: &str) {
         (Some("cut-off-risk"), Some("critical")),
         "{b}"
     );
+    let missed = a["id"].as_str().expect("alert id").to_string();
+
+    // The feeder is tracked now: arriving in 2 h (P50) to 3 h (P90), plus 6 h of handling.
+    let at = |hours: i64| jianghai_core::ledger::format_time(Utc::now() + Duration::hours(hours));
+    w.store
+        .execute_raw(&format!(
+            "INSERT INTO voyage_tracks (voyage, vessel, at, state, state_since, lat, lon, km, \
+             offset_m, sog_kn, total_km, done_km, to_go_km, percent, arrival_p50, arrival_p90, \
+             updated_at) VALUES ('rv-0001', '{VESSEL}', '{now}', 'under_way', '{now}', 31.0, \
+             121.0, 120.0, 0.0, 10.0, 2400.0, 2280.0, 120.0, 95.0, '{p50}', '{p90}', '{now}')",
+            now = at(0),
+            p50 = at(2),
+            p90 = at(3),
+        ))
+        .await
+        .expect("track");
+    let alerts = || async {
+        let (_, b) = w
+            .call(
+                Method::GET,
+                "/api/v1/alerts?subject=voyage:ov-0001",
+                Some(operator),
+                None,
+            )
+            .await;
+        b["items"].as_array().cloned().unwrap_or_default()
+    };
+    let put = |cut_off_h: i64| async move {
+        let (s, b) = w
+            .call(
+                Method::PUT,
+                "/api/v1/voyages/ov-0001/ocean-leg",
+                Some(operator),
+                Some(ocean_leg(cut_off_h)),
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "{b}");
+        b["cutOffRisk"]["risk"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    };
+    // Cut-off moved to 9 h 20 min: on time by 20 min, not enough to clear the alert.
+    let (s, b) = w
+        .call(
+            Method::PUT,
+            "/api/v1/voyages/ov-0001/ocean-leg",
+            Some(operator),
+            Some({
+                let mut l = ocean_leg(9);
+                l["cutOff"] = json!((Utc::now() + Duration::minutes(9 * 60 + 20)).to_rfc3339());
+                l
+            }),
+        )
+        .await;
+    assert_eq!(
+        (s, b["cutOffRisk"]["risk"].as_str()),
+        (StatusCode::OK, Some("on_time")),
+        "{b}"
+    );
+    let open = alerts().await;
+    assert_eq!(open.len(), 1, "{open:?}");
+    assert_eq!(open[0]["state"], "open", "{open:?}");
+    // Cut-off at 20 h: on time with a margin; the alert resolves itself as cleared.
+    assert_eq!(put(20).await, "on_time");
+    let after = alerts().await;
+    assert_eq!(after.len(), 1, "{after:?}");
+    assert_eq!(
+        (
+            after[0]["id"].as_str(),
+            after[0]["state"].as_str(),
+            after[0]["resolution"].as_str()
+        ),
+        (Some(missed.as_str()), Some("resolved"), Some("cleared")),
+        "{after:?}"
+    );
+    // Then late again (cut-off at 7 h, P50 + handling is 8 h): a new alert opens.
+    assert_eq!(put(7).await, "late");
+    let again = alerts().await;
+    assert_eq!(again.len(), 2, "{again:?}");
+    assert!(
+        again
+            .iter()
+            .any(|a| a["state"] == "open" && a["id"].as_str() != Some(missed.as_str())),
+        "{again:?}"
+    );
+    // Leave the leg as the rest of the transit expects it: missed.
+    assert_eq!(put(-1).await, "missed");
 }
