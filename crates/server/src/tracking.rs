@@ -424,6 +424,12 @@ impl Tracking {
         self.runs.len()
     }
 
+    /// Lets go of the voyages whose vessel's MMSI `keep` refuses: on several nodes another
+    /// node tracks them now, and should they come back here they are rebuilt from the store.
+    pub fn retain_vessels(&mut self, keep: impl Fn(u32) -> bool) {
+        self.runs.retain(|_, r| r.vessel.mmsi.is_some_and(&keep));
+    }
+
     /// Handles one decoded message received at `received`. An error means the store failed;
     /// the message may be handled again.
     pub async fn handle(
