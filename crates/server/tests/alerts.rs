@@ -1213,6 +1213,7 @@ async fn nodes_on_one_postgres_escalate_and_deliver_each_once() {
                     .and_then(|v| v.parse().ok())
                     .unwrap_or(-1);
                 got.lock().unwrap_or_else(|p| p.into_inner()).push(seq);
+                tokio::time::sleep(Duration::from_millis(50)).await;
                 StatusCode::OK
             }
         })
@@ -1274,9 +1275,17 @@ async fn nodes_on_one_postgres_escalate_and_deliver_each_once() {
     );
     assert!(log.iter().all(|e| e.alert.escalation <= 1));
 
-    // The three dispatchers, a pass each at the same time, until the receiver has it all.
-    let client = reqwest::Client::new();
-    let wcfg = webhooks::WebhookConfig::default();
+    // The three nodes' dispatchers, running as they do in `serve` (looking every 5 ms), until
+    // the receiver has it all and a while longer. The receiver takes 50 ms to answer, so a
+    // dispatcher looks again while another's sends are under way.
+    let wcfg = webhooks::WebhookConfig {
+        tick: Duration::from_millis(5),
+        ..webhooks::WebhookConfig::default()
+    };
+    let dispatchers: Vec<_> = nodes
+        .iter()
+        .map(|s| tokio::spawn(webhooks::dispatch(s.clone(), wcfg.clone())))
+        .collect();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     while got.lock().expect("got").len() < 2 * ALERTS {
         assert!(
@@ -1285,26 +1294,11 @@ async fn nodes_on_one_postgres_escalate_and_deliver_each_once() {
             got.lock().expect("got").len(),
             2 * ALERTS
         );
-        let passes = nodes.iter().map(|s| {
-            let client = client.clone();
-            let wcfg = wcfg.clone();
-            async move {
-                webhooks::enqueue(s).await?;
-                webhooks::send_due(s, &client, &wcfg, Utc::now()).await
-            }
-        });
-        for r in futures_util::future::join_all(passes).await {
-            r.expect("dispatch pass");
-        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    // A few more passes: nothing is sent again.
-    for _ in 0..3 {
-        for s in &nodes {
-            webhooks::enqueue(s).await.expect("enqueue");
-            webhooks::send_due(s, &client, &wcfg, Utc::now())
-                .await
-                .expect("send");
-        }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for d in dispatchers {
+        d.abort();
     }
     let mut seqs = got.lock().expect("got").clone();
     seqs.sort_unstable();
