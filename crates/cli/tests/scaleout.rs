@@ -610,7 +610,10 @@ fn ais_is_tracked_once_by_its_partition_owner_and_moves_on_after_sigkill() {
     };
     wait_for("two partitions per node", 60, || {
         let o = owners();
-        o.len() == 6 && ["a", "b", "c"].iter().all(|n| o.values().filter(|v| v == n).count() == 2)
+        o.len() == 6
+            && ["a", "b", "c"]
+                .iter()
+                .all(|n| o.values().filter(|v| v == n).count() == 2)
     });
     let k = jianghai_server::bus::ais_partition(MMSI, 6);
     let owner = owners()[&k].clone();
@@ -626,7 +629,10 @@ fn ais_is_tracked_once_by_its_partition_owner_and_moves_on_after_sigkill() {
         "every message tracked once, by {owner}, the owner of partition {k}"
     );
     let token = {
-        let other = nodes.iter().find(|n| n.name != owner).expect("another node");
+        let other = nodes
+            .iter()
+            .find(|n| n.name != owner)
+            .expect("another node");
         let token = rt.block_on(login(&other.addr));
         let track: Value = rt.block_on(async {
             reqwest::Client::new()

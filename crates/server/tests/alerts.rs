@@ -1269,10 +1269,7 @@ async fn nodes_on_one_postgres_escalate_and_deliver_each_once() {
         .alert_events_after(&jianghai_store::AlertScope::All, 0, head, 1_000)
         .await
         .expect("log");
-    assert_eq!(
-        log.iter().filter(|e| e.kind == "escalated").count(),
-        ALERTS
-    );
+    assert_eq!(log.iter().filter(|e| e.kind == "escalated").count(), ALERTS);
     assert!(log.iter().all(|e| e.alert.escalation <= 1));
 
     // The three nodes' dispatchers, running as they do in `serve` (looking every 5 ms), until

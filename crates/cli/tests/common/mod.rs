@@ -238,7 +238,9 @@ impl Deployment {
 
 /// Runs `f` to its end on a runtime of its own, on a thread of its own (this may be called
 /// inside a test's runtime, or while unwinding).
-fn run_aside<T: Send + 'static>(f: impl std::future::Future<Output = T> + Send + 'static) -> Option<T> {
+fn run_aside<T: Send + 'static>(
+    f: impl std::future::Future<Output = T> + Send + 'static,
+) -> Option<T> {
     std::thread::spawn(move || {
         match tokio::runtime::Builder::new_current_thread()
             .enable_all()
