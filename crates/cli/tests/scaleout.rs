@@ -749,7 +749,48 @@ fn ais_is_tracked_once_by_its_partition_owner_and_moves_on_after_sigkill() {
             .expect("json")
     });
     assert_eq!(locks["items"].as_array().map(Vec::len), Some(1), "{locks}");
-    drop(nodes);
+
+    // A fourth node joins: the others hand it a partition each (their tracking stops between
+    // bus messages). The whole voyage sent again is tracked once more and records nothing new.
+    let before = common::log_len(&log);
+    let d = node(&env, options, "d", &[], &log);
+    wait_for("d's share of the partitions", 60, || {
+        owners().values().filter(|n| *n == "d").count() == 2
+    });
+    let handed = log.lock().expect("log")[before..]
+        .iter()
+        .filter(|(_, l)| l.contains("Handed the watch partition over."))
+        .count();
+    assert!(handed >= 2, "partitions were handed over to d ({handed})");
+    via.send(&lines);
+    wait_for("the replay tracked", 60, || {
+        tracked(&log).values().sum::<usize>() >= 2 * (first + second)
+    });
+    let counts = tracked(&log);
+    assert_eq!(
+        counts.values().sum::<usize>(),
+        2 * (first + second),
+        "nothing tracked twice: {counts:?}"
+    );
+    assert_eq!(said("Lock passed.").len(), 1, "still one lock passage");
+    rt.block_on(async {
+        let store = Store::open(&env.store).await.expect("open");
+        assert_eq!(
+            store.voyage_states("rv-0001").await.expect("states").len(),
+            5,
+            "no state repeated"
+        );
+        assert_eq!(
+            store
+                .voyage_lock_passages("rv-0001")
+                .await
+                .expect("passages")
+                .len(),
+            1
+        );
+        store.close().await;
+    });
+    drop((nodes, d));
     let prefix = env.prefix().to_string();
     assert_eq!(
         env.clean_up(),

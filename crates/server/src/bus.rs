@@ -546,12 +546,33 @@ impl Drop for Holding {
     }
 }
 
-/// Aborts a task when dropped.
-struct AbortOnDrop(JoinHandle<()>);
+/// A partition's vessel tracking task while its node holds the lease: stopped gently on a
+/// hand-over ([`PartitionTracking::finish`]), aborted when dropped (the lease is lost).
+struct PartitionTracking {
+    stop: tokio::sync::watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
 
-impl Drop for AbortOnDrop {
+impl PartitionTracking {
+    fn start(bus: &Bus, ais: &AisTracking, k: u32) -> PartitionTracking {
+        let (stop, stopping) = tokio::sync::watch::channel(false);
+        PartitionTracking {
+            stop,
+            task: tokio::spawn(track(bus.clone(), ais.clone(), k, stopping)),
+        }
+    }
+
+    /// Lets the task finish the AIS batch in hand, for at most `within` (after which it is
+    /// aborted, and the batch comes again to the next owner after the ack wait).
+    async fn finish(&mut self, within: Duration) {
+        self.stop.send_replace(true);
+        let _ = tokio::time::timeout(within, &mut self.task).await;
+    }
+}
+
+impl Drop for PartitionTracking {
     fn drop(&mut self) {
-        self.0.abort();
+        self.task.abort();
     }
 }
 
@@ -687,8 +708,8 @@ async fn partition_worker(
         );
         // The partition's vessel tracking runs beside its watch for as long as `own` holds
         // the lease.
-        let tracking = AbortOnDrop(tokio::spawn(track(bus.clone(), ais.clone(), k)));
-        let owned = own(&bus, &store, &rules, tick, k, revision).await;
+        let mut tracking = PartitionTracking::start(&bus, &ais, k);
+        let owned = own(&bus, &store, &rules, tick, k, revision, &mut tracking).await;
         drop(tracking);
         match owned {
             // `own` gave it up and counted that.
@@ -710,6 +731,7 @@ async fn own(
     tick: Duration,
     k: u32,
     mut revision: u64,
+    tracking: &mut PartitionTracking,
 ) -> anyhow::Result<()> {
     let name = format!("watch-{k}");
     let consumer: consumer::PullConsumer = bus
@@ -754,7 +776,9 @@ async fn own(
                     })
                     .is_ok()
             {
-                // More than our share: hand this one over (no unacknowledged work).
+                // More than our share: hand this one over (no unacknowledged work). The lease
+                // was just renewed, so the tracking's last batch may take a third of it.
+                tracking.finish(renew_every).await;
                 bus.leases
                     .delete_expect_revision(&key, Some(revision))
                     .await
@@ -857,7 +881,12 @@ pub async fn publish_ais(bus: Bus, mut input: mpsc::Receiver<Input>) {
 }
 
 /// Tracks partition `k`'s AIS while this node holds it (aborted when it does not).
-async fn track(bus: Bus, ais: AisTracking, k: u32) {
+async fn track(
+    bus: Bus,
+    ais: AisTracking,
+    k: u32,
+    mut stopping: tokio::sync::watch::Receiver<bool>,
+) {
     let _holding = Holding::new(&ais, k);
     // Another node may have tracked these voyages since this one last held the partition:
     // what it remembers of them is stale, the store is not.
@@ -867,14 +896,26 @@ async fn track(bus: Bus, ais: AisTracking, k: u32) {
         .await
         .retain_vessels(|mmsi| ais_partition(mmsi, parts) != k);
     loop {
-        if let Err(e) = track_pulls(&bus, &ais, k).await {
-            tracing::warn!(partition = k, error = %e, "AIS tracking of the partition failed; retrying.");
+        match track_pulls(&bus, &ais, k, &stopping).await {
+            Ok(()) => return,
+            Err(e) => {
+                tracing::warn!(partition = k, error = %e, "AIS tracking of the partition failed; retrying.")
+            }
         }
-        tokio::time::sleep(Duration::from_secs(1)).await;
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            _ = stopping.changed() => return,
+        }
     }
 }
 
-async fn track_pulls(bus: &Bus, ais: &AisTracking, k: u32) -> anyhow::Result<()> {
+/// Pulls and tracks partition `k`'s AIS until `stopping` turns true (between bus messages).
+async fn track_pulls(
+    bus: &Bus,
+    ais: &AisTracking,
+    k: u32,
+    stopping: &tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<()> {
     let name = format!("track-{k}");
     let consumer: consumer::PullConsumer = bus
         .ais
@@ -894,11 +935,12 @@ async fn track_pulls(bus: &Bus, ais: &AisTracking, k: u32) -> anyhow::Result<()>
         )
         .await
         .context("cannot open the partition's AIS consumer")?;
-    loop {
+    while !*stopping.borrow() {
         let mut batch = consumer
             .fetch()
             .max_messages(1)
-            .expires(Duration::from_secs(1))
+            // Short, so a hand-over (which waits a third of the lease) finds it between pulls.
+            .expires((bus.config.lease_ttl / 6).min(Duration::from_secs(1)))
             .messages()
             .await
             .map_err(|e| anyhow::anyhow!("cannot pull: {e}"))?;
@@ -963,6 +1005,7 @@ async fn track_pulls(bus: &Bus, ais: &AisTracking, k: u32) -> anyhow::Result<()>
             }
         }
     }
+    Ok(())
 }
 
 /// AIS silence, for the voyages of the partitions held (the others' are let go).
