@@ -1192,6 +1192,7 @@ async fn nodes_on_one_postgres_escalate_and_deliver_each_once() {
     let first = Store::open(&url)
         .await
         .unwrap_or_else(|e| panic!("PostgreSQL at {pg} is required for this test: {e}"));
+    let _schema = DropSchema(first.clone(), schema.clone());
     let nodes = [
         first.clone(),
         Store::open(&url).await.expect("second node"),
@@ -1301,11 +1302,29 @@ async fn nodes_on_one_postgres_escalate_and_deliver_each_once() {
     seqs.sort_unstable();
     let want: Vec<i64> = log.iter().map(|e| e.seq).collect();
     assert_eq!(seqs, want, "every log entry delivered once");
-    first
-        .execute_raw(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
-        .await
-        .expect("drop the schema");
-    for s in nodes {
-        s.close().await;
+}
+
+/// Drops a test's PostgreSQL schema when dropped, also when the test fails.
+struct DropSchema(Store, String);
+
+impl Drop for DropSchema {
+    fn drop(&mut self) {
+        let (store, schema) = (self.0.clone(), self.1.clone());
+        // A runtime of its own on a thread of its own: this runs inside the test's runtime.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(async {
+                if let Err(e) = store
+                    .execute_raw(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
+                    .await
+                {
+                    eprintln!("cannot drop the schema {schema}: {e}");
+                }
+            });
+            std::io::Result::Ok(())
+        })
+        .join();
     }
 }
