@@ -3,8 +3,11 @@
 //! that node C's live stream (SSE) shows; then readings stream to A and B, B is killed with
 //! SIGKILL mid-stream (the streams move on to C), and afterwards every acknowledged reading is
 //! stored, every deck has its alerts (B's watch partitions were taken over) and no alert is
-//! duplicated. Needs PostgreSQL and nats-server with JetStream (see .ci/run): it fails, not
-//! skips, without them.
+//! duplicated. And AIS: a voyage fed to node A is tracked once, by the node holding the
+//! vessel's partition; that node is killed mid-lock and another takes the voyage up from the
+//! store and tracks on; a fourth node joins and a full replay records nothing new. Needs
+//! PostgreSQL and nats-server with JetStream (see .ci/run): it fails, not skips, without them.
+//! Each run deletes its schema and streams.
 
 mod common;
 
@@ -664,7 +667,17 @@ fn ais_is_tracked_once_by_its_partition_owner_and_moves_on_after_sigkill() {
 
     // The owner dies; the rest comes in through a node still alive.
     let dead = nodes.iter().position(|n| n.name == owner).expect("owner");
+    let before_kill = common::log_len(&log);
     nodes[dead].kill();
+    // The partition's new owner takes the voyage up from the store at once, not at its next
+    // position (so it would raise AIS silence if none came).
+    wait_for("the voyage taken up by the new owner", 60, || {
+        log.lock().expect("log")[before_kill..]
+            .iter()
+            .any(|(n, l)| {
+                *n != owner && l.contains("Voyage tracking resumed from the stored positions.")
+            })
+    });
     let via = if owner == "a" { &feeds[1] } else { &feeds[0] };
     via.send(&lines[cut..]);
     wait_for("the rest tracked by another node", 90, || {

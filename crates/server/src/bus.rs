@@ -26,8 +26,8 @@
 //!   pulls `track-K` one bus message at a time (at most one unacknowledged, so a vessel's
 //!   messages are tracked in order even across a takeover), hands them to its node's one
 //!   [`Tracking`], and acks once handled. A new owner first lets go of whatever it
-//!   remembered of the partition's voyages, so it rebuilds them from the store; AIS silence
-//!   is checked only for the voyages of partitions held. Tracking writes are idempotent
+//!   remembered of the partition's voyages and takes those under way up again from the store
+//!   ([`Tracking::resume`]); AIS silence is checked only for the voyages of partitions held. Tracking writes are idempotent
 //!   (positions by MMSI and time, lock passages by a derived event id), so a batch handled
 //!   again after a takeover records nothing twice.
 //! - **Notifications:** alert decisions go on `PREFIX.events.decisions`, the alert log's head
@@ -891,10 +891,18 @@ async fn track(
     // Another node may have tracked these voyages since this one last held the partition:
     // what it remembers of them is stale, the store is not.
     let parts = bus.config.partitions;
-    ais.tracking
-        .lock()
-        .await
-        .retain_vessels(|mmsi| ais_partition(mmsi, parts) != k);
+    {
+        let mut t = ais.tracking.lock().await;
+        t.retain_vessels(|mmsi| ais_partition(mmsi, parts) != k);
+        // Taken up now rather than at their next position: a vessel whose AIS stopped with
+        // the node that tracked it is then still watched for silence.
+        if let Err(e) = t
+            .resume(|mmsi| ais_partition(mmsi, parts) == k, Utc::now())
+            .await
+        {
+            tracing::warn!(partition = k, error = %e, "Cannot resume the partition's voyages; they resume at their next position.");
+        }
+    }
     loop {
         match track_pulls(&bus, &ais, k, &stopping).await {
             Ok(()) => return,
