@@ -2,8 +2,8 @@
 //! streams post batches, the server is killed mid-stream with `kill -9`, restarted on the same
 //! SQLite file, and every reading it had answered "stored" (or "duplicate") is there.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+mod common;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -20,30 +20,6 @@ const SECRET: &str = "jhd_sigkill-test-device-credential";
 
 fn id(s: &str) -> Ident {
     Ident::parse(s).expect("ident")
-}
-
-/// Starts `jianghai serve` on `url`; returns the child and its address.
-fn serve(url: &str) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_jianghai"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--store", url])
-        .env("JIANGHAI_ADMIN_PASSWORD", "a long admin password")
-        .env("JIANGHAI_RATE_PER_SECOND", "100000")
-        .env("JIANGHAI_RATE_BURST", "100000")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let banner = lines.next().expect("banner").expect("line");
-    let addr = banner
-        .split("http://")
-        .nth(1)
-        .and_then(|s| s.split('/').next())
-        .expect("address in banner")
-        .to_string();
-    // Keep reading stdout so the child never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    (child, addr)
 }
 
 async fn seed(url: &str) {
@@ -154,7 +130,9 @@ fn acknowledged_readings_survive_sigkill_of_serve() {
         .build()
         .expect("runtime");
     rt.block_on(seed(&url));
-    let (mut child, addr) = serve(&url);
+    let log = common::Log::default();
+    let mut node = common::serve(&url, "first", &[], "warn", &log);
+    let addr = node.addr.clone();
     let acked = Arc::new(Mutex::new(Vec::new()));
     // Whole minutes: times are stored to the microsecond.
     let base = jianghai_store::bucket(Utc::now() - chrono::Duration::hours(3), 60);
@@ -175,9 +153,7 @@ fn acknowledged_readings_survive_sigkill_of_serve() {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    child.kill().expect("SIGKILL");
-    let status = child.wait().expect("wait");
-    assert!(!status.success(), "killed, not finished");
+    node.kill();
     rt.block_on(async {
         for t in tasks {
             t.await.expect("stream");
@@ -191,7 +167,8 @@ fn acknowledged_readings_survive_sigkill_of_serve() {
     );
 
     // Restart on the same file: it comes up, and every acknowledged reading is there.
-    let (mut again, addr) = serve(&url);
+    let again = common::serve(&url, "again", &[], "warn", &log);
+    let addr = again.addr.clone();
     let health = rt.block_on(async {
         reqwest::get(format!("http://{addr}/healthz"))
             .await
@@ -239,6 +216,5 @@ fn acknowledged_readings_survive_sigkill_of_serve() {
             );
         }
     });
-    again.kill().expect("stop");
-    let _ = again.wait();
+    drop(again);
 }

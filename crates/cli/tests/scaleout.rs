@@ -3,12 +3,15 @@
 //! that node C's live stream (SSE) shows; then readings stream to A and B, B is killed with
 //! SIGKILL mid-stream (the streams move on to C), and afterwards every acknowledged reading is
 //! stored, every deck has its alerts (B's watch partitions were taken over) and no alert is
-//! duplicated. Needs PostgreSQL and nats-server with JetStream (see .ci/run): it fails, not
-//! skips, without them.
+//! duplicated. And AIS: a voyage fed to node A is tracked once, by the node holding the
+//! vessel's partition; that node is killed mid-lock and another takes the voyage up from the
+//! store and tracks on; a fourth node joins and a full replay records nothing new. Needs
+//! PostgreSQL and nats-server with JetStream (see .ci/run): it fails, not skips, without them.
+//! Each run deletes its schema and streams.
+
+mod common;
 
 use std::collections::{HashMap, HashSet};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -21,7 +24,7 @@ use jianghai_store::{
 use serde_json::{Value, json};
 
 const SECRET: &str = "jhd_scaleout-test-device-credential";
-const PASSWORD: &str = "a long admin password";
+use common::{Deployment, Log, Node, PASSWORD};
 /// Decks 1..=DECKS each get one sensor; deck 1 is the first phase's.
 const DECKS: usize = 9;
 
@@ -31,93 +34,20 @@ fn id(s: &str) -> Ident {
     Ident::parse(s).expect("ident")
 }
 
-struct Node {
-    child: Child,
-    addr: String,
-}
-
-/// (node, partition) for every "Took the watch partition" line of the nodes' logs, in order.
-type Takes = Arc<Mutex<Vec<(String, u32)>>>;
-
-/// Without the terminal colour sequences.
-fn plain(line: &str) -> String {
-    let mut out = String::new();
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            for c in chars.by_ref() {
-                if c == 'm' {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-fn field<'a>(line: &'a str, name: &str) -> Option<&'a str> {
-    let at = line.find(&format!("{name}="))? + name.len() + 1;
-    line[at..].split_whitespace().next()
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(store: &str, bus: &str, name: &str, takes: &Takes) -> Node {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_jianghai"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--store", store])
-        .arg("--bus")
-        .arg(format!("{bus}&node={name}"))
-        .env("JIANGHAI_ADMIN_PASSWORD", PASSWORD)
-        .env("JIANGHAI_RATE_PER_SECOND", "100000")
-        .env("JIANGHAI_RATE_BURST", "100000")
-        .env("RUST_LOG", "warn,jianghai_server::bus=info")
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let log = BufReader::new(child.stderr.take().expect("stderr")).lines();
-    let takes = takes.clone();
-    std::thread::spawn(move || {
-        for l in log.map_while(Result::ok) {
-            let l = plain(&l);
-            if l.contains("Took the watch partition")
-                && let (Some(n), Some(k)) = (field(&l, "node"), field(&l, "partition"))
-            {
-                let k = k.parse().expect("partition number");
-                takes.lock().expect("lock").push((n.to_string(), k));
-            }
-            eprintln!("{l}");
-        }
-    });
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let banner = lines.next().expect("banner").expect("line");
-    let addr = banner
-        .split("http://")
-        .nth(1)
-        .and_then(|s| s.split('/').next())
-        .unwrap_or_else(|| panic!("no address in {banner:?}"))
-        .to_string();
-    let (tx, rx) = std::sync::mpsc::channel();
-    // Keep reading stdout so the child never blocks; report when the node is ready (the
-    // administrator exists and the API line is printed).
-    std::thread::spawn(move || {
-        for l in lines.map_while(Result::ok) {
-            if l.contains("API:") {
-                let _ = tx.send(());
-            }
-        }
-    });
-    rx.recv_timeout(Duration::from_secs(60))
-        .expect("node ready");
-    Node { child, addr }
+/// A node of the deployment `env` on its bus (`options` for it), with `extra` arguments.
+fn node(env: &Deployment, options: &str, name: &str, extra: &[String], log: &Log) -> Node {
+    let mut args = vec![
+        "--bus".to_string(),
+        format!("{}&node={name}", env.bus(options)),
+    ];
+    args.extend_from_slice(extra);
+    common::serve(
+        &env.store,
+        name,
+        &args,
+        "warn,jianghai_server::bus=debug,jianghai_server::tracking=info",
+        log,
+    )
 }
 
 async fn seed(url: &str) {
@@ -318,17 +248,9 @@ async fn stored_times(
 
 #[test]
 fn three_nodes_share_the_watch_and_survive_sigkill() {
-    let pg = std::env::var("JIANGHAI_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string());
-    let run = uuid::Uuid::new_v4().simple().to_string();
-    let url = format!("{pg}?schema=scaleout_{run}");
-    let nats = std::env::var("JIANGHAI_TEST_NATS").unwrap_or_else(|_| "127.0.0.1:4222".into());
-    std::net::TcpStream::connect(&nats)
-        .unwrap_or_else(|e| panic!("NATS with JetStream is required at {nats}: {e}"));
-    let bus = format!(
-        "nats://{nats}?prefix=t{}&partitions=6&lease_ms=1500",
-        &run[..12]
-    );
+    let env = Deployment::new("scaleout", true);
+    let url = env.store.clone();
+    let options = "partitions=6&lease_ms=1500";
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -337,10 +259,10 @@ fn three_nodes_share_the_watch_and_survive_sigkill() {
     rt.block_on(seed(&url));
 
     // Node A first (it migrates nothing new: the seed did), then B and C.
-    let takes: Takes = Arc::default();
-    let a = serve(&url, &bus, "a", &takes);
-    let mut b = serve(&url, &bus, "b", &takes);
-    let c = serve(&url, &bus, "c", &takes);
+    let log = Log::default();
+    let a = node(&env, options, "a", &[], &log);
+    let mut b = node(&env, options, "b", &[], &log);
+    let c = node(&env, options, "c", &[], &log);
     let token = rt.block_on(login(&c.addr));
 
     // Phase 1: deck 1's readings go to A; C's live stream shows the alert.
@@ -389,8 +311,8 @@ fn three_nodes_share_the_watch_and_survive_sigkill() {
     }
     // The partitions whose latest owner is B.
     let mut owner: HashMap<u32, String> = HashMap::new();
-    for (n, k) in takes.lock().expect("lock").iter() {
-        owner.insert(*k, n.clone());
+    for (n, k) in common::takes(&log, 0) {
+        owner.insert(k, n);
     }
     let held_by_b: HashSet<u32> = owner
         .into_iter()
@@ -401,9 +323,8 @@ fn three_nodes_share_the_watch_and_survive_sigkill() {
         !held_by_b.is_empty(),
         "B held watch partitions before the kill"
     );
-    let before_kill = takes.lock().expect("lock").len();
-    b.child.kill().expect("SIGKILL B");
-    let _ = b.child.wait();
+    let before_kill = common::log_len(&log);
+    b.kill();
     rt.block_on(async {
         for t in tasks {
             t.await.expect("stream");
@@ -452,10 +373,10 @@ fn three_nodes_share_the_watch_and_survive_sigkill() {
                 .iter()
                 .map(|a| (a.rule.clone(), a.subject_id.clone()))
                 .collect();
-            let taken_over: HashSet<u32> = takes.lock().expect("lock")[before_kill..]
-                .iter()
+            let taken_over: HashSet<u32> = common::takes(&log, before_kill)
+                .into_iter()
                 .filter(|(n, _)| n != "b")
-                .map(|(_, k)| *k)
+                .map(|(_, k)| k)
                 .collect();
             if (have.is_superset(&want) && taken_over.is_superset(&held_by_b))
                 || Instant::now() > deadline
@@ -496,5 +417,397 @@ fn three_nodes_share_the_watch_and_survive_sigkill() {
         assert!(raised.values().all(|n| *n == 1), "raised twice: {raised:?}");
         store.close().await;
     });
-    drop((a, c));
+    drop((a, b, c));
+    let prefix = env.prefix().to_string();
+    assert_eq!(
+        env.clean_up(),
+        Vec::<String>::new(),
+        "the run's streams ({prefix}_*) are deleted"
+    );
+}
+
+/// The corridor's river vessel, registered with this MMSI.
+const MMSI: u32 = 413_801_008;
+
+/// The simulator's corridor, and its river voyage rv-0001 departed at `departed`.
+async fn seed_voyage(url: &str, departed: DateTime<Utc>) {
+    let store = Store::open(url).await.expect("open");
+    let w = jianghai_sim::corridor_world(1);
+    for o in &w.organisations {
+        store.create_organisation(o).await.expect("org");
+    }
+    for f in &w.facilities {
+        store.create_facility(f).await.expect("facility");
+    }
+    for v in &w.vessels {
+        store.create_vessel(v).await.expect("vessel");
+    }
+    assert!(
+        w.vessels.iter().any(|v| v.mmsi == Some(MMSI)),
+        "the corridor's vessel has MMSI {MMSI}"
+    );
+    for v in &w.voyages {
+        store.create_voyage(v).await.expect("voyage");
+    }
+    store
+        .append(jianghai_core::Event {
+            event_id: uuid::Uuid::new_v4(),
+            action: jianghai_core::Action::Observe,
+            event_time: departed.fixed_offset(),
+            biz_step: jianghai_core::BizStep("departing".into()),
+            disposition: None,
+            step: None,
+            subjects: jianghai_core::Subjects {
+                voyage: Some(id("rv-0001")),
+                ..Default::default()
+            },
+            read_point: None,
+            biz_location: None,
+            position: None,
+            actor: jianghai_core::Actor {
+                organisation: id("minsheng-shipping"),
+                user: None,
+                device: None,
+            },
+            extensions: Default::default(),
+        })
+        .await
+        .expect("departing");
+    store.close().await;
+}
+
+/// Down to the Three Gorges anchorage from km U 70, three hours at anchor, through the locks
+/// (slowly) and on to km U 30: a report every five minutes from `start`.
+fn lock_voyage(start: DateTime<Utc>) -> Vec<jianghai_sim::ais::AisLine> {
+    use jianghai_sim::ais::{Leg, Script};
+    use jianghai_waterway::{Datum, DatumKm, Datums};
+    let upper = |km| Datums::default().to_unified(DatumKm::new(Datum::Upper, km));
+    let sail = |km, kn| Leg::Sail {
+        to_km: upper(km),
+        kn,
+    };
+    let script = Script {
+        mmsi: MMSI,
+        name: "Minsheng Ro-Ro 8".into(),
+        callsign: "BOXM8".into(),
+        destination: "SHANGHAI".into(),
+        start,
+        from_km: upper(70.0),
+        every: chrono::Duration::minutes(5),
+        legs: vec![
+            sail(60.0, 10.0),
+            Leg::Stop {
+                hours: 3.0,
+                status: jianghai_ais::message::NavigationStatus::AtAnchor,
+            },
+            sail(48.5, 6.0),
+            sail(41.5, 1.2),
+            sail(30.0, 10.0),
+        ],
+    };
+    let waterway = jianghai_waterway::Waterway::yangtze(Datums::default()).expect("waterway");
+    script.render(&waterway).expect("render")
+}
+
+/// AIS messages in `lines` (a message in two fragments is one).
+fn messages(lines: &[jianghai_sim::ais::AisLine]) -> usize {
+    let mut decoder = jianghai_ais::Decoder::default();
+    lines
+        .iter()
+        .filter(|l| matches!(decoder.handle_line(&l.line, Duration::ZERO), Ok(Some(_))))
+        .count()
+}
+
+/// A loopback AIS aggregator: the node connects, and gets what is sent.
+struct Aggregator {
+    addr: String,
+    tx: std::sync::mpsc::Sender<String>,
+}
+
+impl Aggregator {
+    fn start() -> Aggregator {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr").to_string();
+        let (tx, rx) = std::sync::mpsc::channel::<String>();
+        std::thread::spawn(move || {
+            use std::io::Write;
+            let Ok((mut conn, _)) = listener.accept() else {
+                return;
+            };
+            for text in rx {
+                if conn.write_all(text.as_bytes()).is_err() {
+                    return;
+                }
+            }
+        });
+        Aggregator { addr, tx }
+    }
+
+    fn send(&self, lines: &[jianghai_sim::ais::AisLine]) {
+        let text: String = lines.iter().map(|l| format!("{}\r\n", l.line)).collect();
+        self.tx.send(text).expect("aggregator");
+    }
+}
+
+/// AIS messages tracked per node so far, from the "AIS messages tracked." lines.
+fn tracked(log: &Log) -> HashMap<String, usize> {
+    let mut out = HashMap::new();
+    for (_, l) in log.lock().expect("log").iter() {
+        if l.contains("AIS messages tracked.")
+            && let (Some(n), Some(m)) = (common::field(l, "node"), common::field(l, "messages"))
+        {
+            *out.entry(n.to_string()).or_default() += m.parse::<usize>().expect("a count");
+        }
+    }
+    out
+}
+
+/// Waits until `what` holds, polling every 100 ms for at most `secs`.
+fn wait_for(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Vessel tracking on the bus. AIS fed to node A is tracked once, by the node holding the
+/// vessel's partition, and another node answers with the result; the owner is killed with
+/// SIGKILL in the middle of the lock passage, the rest of the voyage comes in through a
+/// surviving node, and another node tracks on from what the store has: the passage (whose
+/// wait began before the kill) is recorded once, the state history has no repeat.
+#[test]
+fn ais_is_tracked_once_by_its_partition_owner_and_moves_on_after_sigkill() {
+    let env = Deployment::new("scaleais", true);
+    let options = "partitions=6&lease_ms=1500";
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let start = Utc::now() - chrono::Duration::hours(10);
+    rt.block_on(seed_voyage(&env.store, start - chrono::Duration::hours(1)));
+    let lines = lock_voyage(start);
+    // A cut in the lock: five hours in the ship is between its gates.
+    let cut = lines
+        .iter()
+        .position(|l| l.at > start + chrono::Duration::hours(5) && !l.line.contains(",2,"))
+        .expect("a cut in the lock");
+    let (first, second) = (messages(&lines[..cut]), messages(&lines[cut..]));
+
+    let feeds = [Aggregator::start(), Aggregator::start()];
+    let log = Log::default();
+    let feed = |a: &Aggregator| vec!["--ais-tcp".to_string(), a.addr.clone()];
+    let mut nodes = [
+        node(&env, options, "a", &feed(&feeds[0]), &log),
+        node(&env, options, "b", &feed(&feeds[1]), &log),
+        node(&env, options, "c", &[], &log),
+    ];
+    // The partitions settle at two per node.
+    let owners = || {
+        let mut owner: HashMap<u32, String> = HashMap::new();
+        for (n, k) in common::takes(&log, 0) {
+            owner.insert(k, n);
+        }
+        owner
+    };
+    wait_for("two partitions per node", 60, || {
+        let o = owners();
+        o.len() == 6
+            && ["a", "b", "c"]
+                .iter()
+                .all(|n| o.values().filter(|v| v == n).count() == 2)
+    });
+    let k = jianghai_server::bus::ais_partition(MMSI, 6);
+    let owner = owners()[&k].clone();
+
+    // Up to the middle of the lock, through A: tracked once, all by the partition's owner.
+    feeds[0].send(&lines[..cut]);
+    wait_for("the first part tracked", 60, || {
+        tracked(&log).values().sum::<usize>() >= first
+    });
+    assert_eq!(
+        tracked(&log),
+        HashMap::from([(owner.clone(), first)]),
+        "every message tracked once, by {owner}, the owner of partition {k}"
+    );
+    let token = {
+        let other = nodes
+            .iter()
+            .find(|n| n.name != owner)
+            .expect("another node");
+        let token = rt.block_on(login(&other.addr));
+        let track: Value = rt.block_on(async {
+            reqwest::Client::new()
+                .get(format!(
+                    "http://{}/api/v1/voyages/rv-0001/tracking",
+                    other.addr
+                ))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .expect("tracking")
+                .json()
+                .await
+                .expect("json")
+        });
+        assert_eq!(
+            track["track"]["state"], "in_lock",
+            "{} answers with {owner}'s tracking: {track}",
+            other.name
+        );
+        let last = lines[..cut]
+            .iter()
+            .rev()
+            .find(|l| !l.line.contains(",2,"))
+            .expect("a position");
+        assert_eq!(track["track"]["at"], format_time(last.at), "{track}");
+        token
+    };
+
+    // The owner dies; the rest comes in through a node still alive.
+    let dead = nodes.iter().position(|n| n.name == owner).expect("owner");
+    let before_kill = common::log_len(&log);
+    nodes[dead].kill();
+    // The partition's new owner takes the voyage up from the store at once, not at its next
+    // position (so it would raise AIS silence if none came).
+    wait_for("the voyage taken up by the new owner", 60, || {
+        log.lock().expect("log")[before_kill..]
+            .iter()
+            .any(|(n, l)| {
+                *n != owner && l.contains("Voyage tracking resumed from the stored positions.")
+            })
+    });
+    let via = if owner == "a" { &feeds[1] } else { &feeds[0] };
+    via.send(&lines[cut..]);
+    wait_for("the rest tracked by another node", 90, || {
+        tracked(&log).values().sum::<usize>() >= first + second
+    });
+    let counts = tracked(&log);
+    assert_eq!(
+        counts.values().sum::<usize>(),
+        first + second,
+        "nothing tracked twice: {counts:?}"
+    );
+    assert_eq!(counts[&owner], first, "{counts:?}");
+    let said = |what: &str| -> Vec<String> {
+        log.lock()
+            .expect("log")
+            .iter()
+            .filter(|(_, l)| l.contains(what))
+            .map(|(n, _)| n.clone())
+            .collect()
+    };
+    let passed = said("Lock passed.");
+    assert_eq!(passed.len(), 1, "one lock passage: {passed:?}");
+    assert_ne!(passed[0], owner);
+    assert!(
+        said("Voyage tracking resumed from the stored positions.").contains(&passed[0]),
+        "{} rebuilt the voyage from the store",
+        passed[0]
+    );
+    rt.block_on(async {
+        let store = Store::open(&env.store).await.expect("open");
+        let states: Vec<String> = store
+            .voyage_states("rv-0001")
+            .await
+            .expect("states")
+            .into_iter()
+            .map(|s| s.state)
+            .collect();
+        assert_eq!(
+            states,
+            [
+                "under_way",
+                "waiting_for_lock",
+                "under_way",
+                "in_lock",
+                "under_way"
+            ]
+        );
+        let passages = store
+            .voyage_lock_passages("rv-0001")
+            .await
+            .expect("passages");
+        assert_eq!(passages.len(), 1, "{passages:?}");
+        // The wait began at the anchorage, before the kill: three hours at anchor, 11.5 km at
+        // 6 kn and 0.3 km at lock speed.
+        assert!((passages[0].wait_h - 4.17).abs() < 0.2, "{passages:?}");
+        assert!(
+            store
+                .event(passages[0].event_id)
+                .await
+                .expect("read")
+                .is_some(),
+            "the passage is on the ledger"
+        );
+        store.close().await;
+    });
+    let survivor = nodes
+        .iter()
+        .find(|n| n.name != owner && n.name != passed[0])
+        .expect("a node that did not track the passage");
+    let locks: Value = rt.block_on(async {
+        reqwest::Client::new()
+            .get(format!(
+                "http://{}/api/v1/voyages/rv-0001/locks",
+                survivor.addr
+            ))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("locks")
+            .json()
+            .await
+            .expect("json")
+    });
+    assert_eq!(locks["items"].as_array().map(Vec::len), Some(1), "{locks}");
+
+    // A fourth node joins: the others hand it a partition each (their tracking stops between
+    // bus messages). The whole voyage sent again is tracked once more and records nothing new.
+    let before = common::log_len(&log);
+    let d = node(&env, options, "d", &[], &log);
+    wait_for("d's share of the partitions", 60, || {
+        owners().values().filter(|n| *n == "d").count() == 2
+    });
+    let handed = log.lock().expect("log")[before..]
+        .iter()
+        .filter(|(_, l)| l.contains("Handed the watch partition over."))
+        .count();
+    assert!(handed >= 2, "partitions were handed over to d ({handed})");
+    via.send(&lines);
+    wait_for("the replay tracked", 60, || {
+        tracked(&log).values().sum::<usize>() >= 2 * (first + second)
+    });
+    let counts = tracked(&log);
+    assert_eq!(
+        counts.values().sum::<usize>(),
+        2 * (first + second),
+        "nothing tracked twice: {counts:?}"
+    );
+    assert_eq!(said("Lock passed.").len(), 1, "still one lock passage");
+    rt.block_on(async {
+        let store = Store::open(&env.store).await.expect("open");
+        assert_eq!(
+            store.voyage_states("rv-0001").await.expect("states").len(),
+            5,
+            "no state repeated"
+        );
+        assert_eq!(
+            store
+                .voyage_lock_passages("rv-0001")
+                .await
+                .expect("passages")
+                .len(),
+            1
+        );
+        store.close().await;
+    });
+    drop((nodes, d));
+    let prefix = env.prefix().to_string();
+    assert_eq!(
+        env.clean_up(),
+        Vec::<String>::new(),
+        "the run's streams ({prefix}_*) are deleted"
+    );
 }

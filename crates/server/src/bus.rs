@@ -18,6 +18,18 @@
 //!   subject): rules that need several readings fire once it has seen them again. The store
 //!   allows one open alert per (rule, subject), so a re-raise is counted on the open alert,
 //!   never a duplicate.
+//! - **AIS positions** (and every other AIS message) leave the node whose feed received them
+//!   on `PREFIX.ais.K`, `K` the partition of the sender's MMSI (stream `PREFIX_ais`, 24 h),
+//!   re-armoured as payloads with the tag-block time and the reception time, in the order the
+//!   feed decoded them and with a message id (JetStream drops a republished batch). Vessel
+//!   tracking runs under the same partition leases as the watch: the holder of partition `K`
+//!   pulls `track-K` one bus message at a time (at most one unacknowledged, so a vessel's
+//!   messages are tracked in order even across a takeover), hands them to its node's one
+//!   [`Tracking`], and acks once handled. A new owner first lets go of whatever it
+//!   remembered of the partition's voyages and takes those under way up again from the store
+//!   ([`Tracking::resume`]); AIS silence is checked only for the voyages of partitions held. Tracking writes are idempotent
+//!   (positions by MMSI and time, lock passages by a derived event id), so a batch handled
+//!   again after a takeover records nothing twice.
 //! - **Notifications:** alert decisions go on `PREFIX.events.decisions`, the alert log's head
 //!   on `PREFIX.events.alerts` and the ledger's head on `PREFIX.events.ledger` (stream
 //!   `PREFIX_events`). Every node listens to the alert heads and wakes its live streams (SSE)
@@ -41,10 +53,12 @@ use jianghai_core::reading::{MeasurementType, Reading, Subject, Unit};
 use jianghai_store::{Committed, Store};
 use jianghai_watch::{Context, Decision, Observation, RuleSet};
 use serde::{Deserialize, Serialize};
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinHandle;
 
+use crate::feeds::Input;
 use crate::ingest::TransitCache;
+use crate::tracking::Tracking;
 
 /// The bus, as configured on the command line.
 #[derive(Debug, Clone, PartialEq)]
@@ -142,6 +156,10 @@ impl BusConfig {
         format!("{}_readings", self.prefix)
     }
 
+    fn ais_stream(&self) -> String {
+        format!("{}_ais", self.prefix)
+    }
+
     fn events_stream(&self) -> String {
         format!("{}_events", self.prefix)
     }
@@ -162,6 +180,94 @@ pub fn partition(subject: &Subject, partitions: u32) -> u32 {
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
     }
     (h % u64::from(partitions.max(1))) as u32
+}
+
+/// The partition of a vessel's AIS messages: FNV-1a of `mmsi:N`, stable across builds and
+/// nodes.
+pub fn ais_partition(mmsi: u32, partitions: u32) -> u32 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in format!("mmsi:{mmsi}").bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    (h % u64::from(partitions.max(1))) as u32
+}
+
+/// AIS messages per bus message (about 120 bytes each in JSON).
+const MAX_AIS_PER_MESSAGE: usize = 500;
+
+/// How long a partition owner has to ack a bus message of AIS before JetStream offers it
+/// again (to whoever holds the partition then). Long batches send progress meanwhile.
+const AIS_ACK_WAIT: Duration = Duration::from_secs(10);
+
+/// A bus message of AIS that failed this often is given up (logged), so one message the
+/// store keeps refusing does not stall its partition.
+const AIS_MAX_TRIES: i64 = 5;
+
+/// One decoded AIS message on the wire (JSON): its payloads re-armoured as in a sentence,
+/// and what the transport said.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WireAis {
+    /// Armoured payload and fill bits: one, or two for a type 24 report with both parts
+    /// (part A first).
+    pub payloads: Vec<(String, u8)>,
+    /// The tag block's `c:` time (unix seconds), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unix_time: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<u8>,
+    #[serde(default)]
+    pub own_ship: bool,
+    /// When the feed received it.
+    pub received: DateTime<Utc>,
+}
+
+impl WireAis {
+    /// The wire form of a decoded message; `None` if the message cannot be encoded again
+    /// (a field out of range: not a message the decoder gives).
+    pub fn new(d: &jianghai_ais::Decoded, received: DateTime<Utc>) -> Option<WireAis> {
+        let payloads = jianghai_ais::message::encode(&d.message).ok()?;
+        Some(WireAis {
+            payloads: payloads
+                .iter()
+                .map(jianghai_ais::Payload::to_armored)
+                .collect(),
+            unix_time: d.unix_time,
+            channel: d.channel,
+            own_ship: d.own_ship,
+            received,
+        })
+    }
+
+    /// Back to the decoded message; `None` for payloads that do not decode (not written by
+    /// us).
+    pub fn decoded(&self) -> Option<jianghai_ais::Decoded> {
+        use jianghai_ais::Message;
+        let mut parts = self.payloads.iter().map(|(text, fill)| {
+            jianghai_ais::Payload::from_armored(text, *fill)
+                .ok()
+                .and_then(|p| jianghai_ais::message::decode(&p).ok())
+        });
+        let first = parts.next()??;
+        let message = match (first, parts.next()) {
+            (m, None) => m,
+            // Part A's name joined to part B, as the feed's decoder had joined them.
+            (Message::StaticData(a), Some(Some(Message::StaticData(mut b))))
+                if a.mmsi == b.mmsi && a.part_b.is_none() && b.part_b.is_some() =>
+            {
+                b.shipname = a.shipname;
+                Message::StaticData(b)
+            }
+            _ => return None,
+        };
+        Some(jianghai_ais::Decoded {
+            message,
+            unix_time: self.unix_time,
+            channel: self.channel,
+            own_ship: self.own_ship,
+        })
+    }
 }
 
 /// An observation on the wire (JSON).
@@ -236,6 +342,7 @@ pub struct Bus {
     client: async_nats::Client,
     js: jetstream::Context,
     readings: stream::Stream,
+    ais: stream::Stream,
     leases: kv::Store,
     /// Partitions this node holds, and how many it should (its share of the live nodes).
     held: Arc<AtomicU32>,
@@ -286,6 +393,19 @@ impl Bus {
             .get_stream(config.readings_stream())
             .await
             .context("cannot open the readings stream")?;
+        js.create_or_update_stream(stream::Config {
+            name: config.ais_stream(),
+            subjects: vec![config.subject("ais.*")],
+            max_age: Duration::from_secs(24 * 3600),
+            storage: stream::StorageType::File,
+            ..Default::default()
+        })
+        .await
+        .with_context(|| format!("cannot create the stream {}", config.ais_stream()))?;
+        let ais = js
+            .get_stream(config.ais_stream())
+            .await
+            .context("cannot open the AIS stream")?;
         // The bucket's stream as the KV convention lays it out, created directly: the
         // client's own bucket creation first reads the account's limits, whose answer from a
         // 2.9 server it cannot parse.
@@ -313,6 +433,7 @@ impl Bus {
             client,
             js,
             readings,
+            ais,
             leases,
             held: Arc::new(AtomicU32::new(0)),
             share: Arc::new(AtomicU32::new(1)),
@@ -346,6 +467,30 @@ impl Bus {
         Ok(())
     }
 
+    /// Publishes `(message id, partition, messages)` bus messages of AIS and waits for
+    /// JetStream to have stored them. Ids make a retry after a lost answer harmless (the
+    /// stream drops a message id it has seen within two minutes).
+    async fn publish_ais(&self, batch: &[(String, u32, Bytes)]) -> anyhow::Result<()> {
+        use jetstream::message::PublishMessage;
+        let mut acks = Vec::with_capacity(batch.len());
+        for (id, k, payload) in batch {
+            acks.push(
+                self.js
+                    .send_publish(
+                        self.config.subject(&format!("ais.{k}")),
+                        PublishMessage::build()
+                            .payload(payload.clone())
+                            .message_id(id),
+                    )
+                    .await?,
+            );
+        }
+        for ack in acks {
+            ack.await?;
+        }
+        Ok(())
+    }
+
     /// Publishes a notification on `PREFIX.events.KIND` (stored in the events stream).
     pub async fn notify(&self, kind: &str, notice: &Notice) -> anyhow::Result<()> {
         let payload = Bytes::from(serde_json::to_vec(notice)?);
@@ -357,16 +502,93 @@ impl Bus {
     }
 }
 
+/// This node's vessel tracking, shared by the AIS partitions it holds.
+#[derive(Clone)]
+pub struct AisTracking {
+    tracking: Arc<tokio::sync::Mutex<Tracking>>,
+    /// The partitions whose AIS this node tracks now.
+    held: Arc<std::sync::Mutex<std::collections::HashSet<u32>>>,
+    /// How often AIS silence is checked.
+    silence_tick: Duration,
+}
+
+impl AisTracking {
+    pub fn new(tracking: Tracking, silence_tick: Duration) -> AisTracking {
+        AisTracking {
+            tracking: Arc::new(tokio::sync::Mutex::new(tracking)),
+            held: Arc::default(),
+            silence_tick,
+        }
+    }
+
+    fn held(&self) -> std::collections::HashSet<u32> {
+        self.held.lock().map(|h| h.clone()).unwrap_or_default()
+    }
+}
+
+/// Marks an AIS partition held while alive (also when its task is aborted).
+struct Holding(AisTracking, u32);
+
+impl Holding {
+    fn new(ais: &AisTracking, k: u32) -> Holding {
+        if let Ok(mut h) = ais.held.lock() {
+            h.insert(k);
+        }
+        Holding(ais.clone(), k)
+    }
+}
+
+impl Drop for Holding {
+    fn drop(&mut self) {
+        if let Ok(mut h) = self.0.held.lock() {
+            h.remove(&self.1);
+        }
+    }
+}
+
+/// A partition's vessel tracking task while its node holds the lease: stopped gently on a
+/// hand-over ([`PartitionTracking::finish`]), aborted when dropped (the lease is lost).
+struct PartitionTracking {
+    stop: tokio::sync::watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl PartitionTracking {
+    fn start(bus: &Bus, ais: &AisTracking, k: u32) -> PartitionTracking {
+        let (stop, stopping) = tokio::sync::watch::channel(false);
+        PartitionTracking {
+            stop,
+            task: tokio::spawn(track(bus.clone(), ais.clone(), k, stopping)),
+        }
+    }
+
+    /// Lets the task finish the AIS batch in hand, for at most `within` (after which it is
+    /// aborted, and the batch comes again to the next owner after the ack wait).
+    async fn finish(&mut self, within: Duration) {
+        self.stop.send_replace(true);
+        let _ = tokio::time::timeout(within, &mut self.task).await;
+    }
+}
+
+impl Drop for PartitionTracking {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
 /// Starts the bus workers: committed readings out to the partitions, the partition owners'
-/// watch engines, the notifications in and out. Abort the handles to stop them.
+/// watch engines and vessel tracking, the notifications in and out. Abort the handles to
+/// stop them.
 pub fn spawn(
     bus: &Bus,
     store: &Store,
     rules: &RuleSet,
     tick: Duration,
     committed: broadcast::Receiver<Arc<Committed>>,
+    ais: &AisTracking,
 ) -> Vec<JoinHandle<()>> {
     let mut handles = vec![
+        tokio::spawn(silence(bus.clone(), ais.clone())),
         tokio::spawn(publish_committed(bus.clone(), store.clone(), committed)),
         tokio::spawn(heartbeat(bus.clone())),
         tokio::spawn(alert_heads_out(bus.clone(), store.clone())),
@@ -380,6 +602,7 @@ pub fn spawn(
             rules.clone(),
             tick,
             k,
+            ais.clone(),
         )));
     }
     handles
@@ -451,8 +674,16 @@ async fn fair_share(bus: &Bus) -> u32 {
     bus.config.partitions.div_ceil(nodes.max(1))
 }
 
-/// Competes for partition `k`'s lease; while held, runs its watch engine.
-async fn partition_worker(bus: Bus, store: Store, rules: RuleSet, tick: Duration, k: u32) {
+/// Competes for partition `k`'s lease; while held, runs its watch engine and its vessel
+/// tracking.
+async fn partition_worker(
+    bus: Bus,
+    store: Store,
+    rules: RuleSet,
+    tick: Duration,
+    k: u32,
+    ais: AisTracking,
+) {
     let key = lease_key(k);
     let retry = bus.config.lease_ttl / 3;
     loop {
@@ -475,7 +706,12 @@ async fn partition_worker(bus: Bus, store: Store, rules: RuleSet, tick: Duration
             node = %bus.config.node,
             "Took the watch partition."
         );
-        match own(&bus, &store, &rules, tick, k, revision).await {
+        // The partition's vessel tracking runs beside its watch for as long as `own` holds
+        // the lease.
+        let mut tracking = PartitionTracking::start(&bus, &ais, k);
+        let owned = own(&bus, &store, &rules, tick, k, revision, &mut tracking).await;
+        drop(tracking);
+        match owned {
             // `own` gave it up and counted that.
             Ok(()) => tracing::info!(partition = k, "Handed the watch partition over."),
             Err(e) => {
@@ -495,6 +731,7 @@ async fn own(
     tick: Duration,
     k: u32,
     mut revision: u64,
+    tracking: &mut PartitionTracking,
 ) -> anyhow::Result<()> {
     let name = format!("watch-{k}");
     let consumer: consumer::PullConsumer = bus
@@ -539,7 +776,9 @@ async fn own(
                     })
                     .is_ok()
             {
-                // More than our share: hand this one over (no unacknowledged work).
+                // More than our share: hand this one over (no unacknowledged work). The lease
+                // was just renewed, so the tracking's last batch may take a third of it.
+                tracking.finish(renew_every).await;
                 bus.leases
                     .delete_expect_revision(&key, Some(revision))
                     .await
@@ -589,6 +828,206 @@ async fn own(
             }
             persist(bus, store, decisions).await;
             pending.push_back((Instant::now(), m));
+        }
+    }
+}
+
+/// Decoded AIS from this node's feeds -> the bus, batched by partition in arrival order. A
+/// publication that fails is retried with the same message ids; the feeds wait meanwhile.
+pub async fn publish_ais(bus: Bus, mut input: mpsc::Receiver<Input>) {
+    // Message ids: this process's, so a node restarted under the same name starts afresh.
+    let run = format!("{}-{:016x}", bus.config.node, fastrand::u64(..));
+    let mut seq: u64 = 0;
+    let mut pending: Vec<Input> = Vec::new();
+    loop {
+        pending.clear();
+        if input.recv_many(&mut pending, 4 * MAX_AIS_PER_MESSAGE).await == 0 {
+            return;
+        }
+        let mut parts: Vec<(u32, Vec<WireAis>)> = Vec::new();
+        for i in &pending {
+            let Some(w) = WireAis::new(&i.decoded, i.received) else {
+                tracing::warn!(
+                    mmsi = i.decoded.message.mmsi(),
+                    "An AIS message cannot be put on the bus; skipped."
+                );
+                continue;
+            };
+            let k = ais_partition(i.decoded.message.mmsi(), bus.config.partitions);
+            match parts.iter_mut().find(|(p, _)| *p == k) {
+                Some((_, v)) => v.push(w),
+                None => parts.push((k, vec![w])),
+            }
+        }
+        let mut batch = Vec::new();
+        for (k, msgs) in &parts {
+            for chunk in msgs.chunks(MAX_AIS_PER_MESSAGE) {
+                match serde_json::to_vec(chunk) {
+                    Ok(p) => {
+                        seq += 1;
+                        batch.push((format!("{run}-{seq}"), *k, Bytes::from(p)));
+                    }
+                    Err(e) => tracing::error!(error = %e, "Cannot serialise AIS for the bus."),
+                }
+            }
+        }
+        let mut wait = Duration::from_millis(100);
+        while let Err(e) = bus.publish_ais(&batch).await {
+            tracing::warn!(error = %e, "Cannot publish AIS on the bus; retrying.");
+            tokio::time::sleep(wait).await;
+            wait = (wait * 2).min(Duration::from_secs(5));
+        }
+    }
+}
+
+/// Tracks partition `k`'s AIS while this node holds it (aborted when it does not).
+async fn track(
+    bus: Bus,
+    ais: AisTracking,
+    k: u32,
+    mut stopping: tokio::sync::watch::Receiver<bool>,
+) {
+    let _holding = Holding::new(&ais, k);
+    // Another node may have tracked these voyages since this one last held the partition:
+    // what it remembers of them is stale, the store is not.
+    let parts = bus.config.partitions;
+    {
+        let mut t = ais.tracking.lock().await;
+        t.retain_vessels(|mmsi| ais_partition(mmsi, parts) != k);
+        // Taken up now rather than at their next position: a vessel whose AIS stopped with
+        // the node that tracked it is then still watched for silence.
+        if let Err(e) = t
+            .resume(|mmsi| ais_partition(mmsi, parts) == k, Utc::now())
+            .await
+        {
+            tracing::warn!(partition = k, error = %e, "Cannot resume the partition's voyages; they resume at their next position.");
+        }
+    }
+    loop {
+        match track_pulls(&bus, &ais, k, &stopping).await {
+            Ok(()) => return,
+            Err(e) => {
+                tracing::warn!(partition = k, error = %e, "AIS tracking of the partition failed; retrying.")
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            _ = stopping.changed() => return,
+        }
+    }
+}
+
+/// Pulls and tracks partition `k`'s AIS until `stopping` turns true (between bus messages).
+async fn track_pulls(
+    bus: &Bus,
+    ais: &AisTracking,
+    k: u32,
+    stopping: &tokio::sync::watch::Receiver<bool>,
+) -> anyhow::Result<()> {
+    let name = format!("track-{k}");
+    let consumer: consumer::PullConsumer = bus
+        .ais
+        .get_or_create_consumer(
+            &name,
+            consumer::pull::Config {
+                durable_name: Some(name.clone()),
+                filter_subject: bus.config.subject(&format!("ais.{k}")),
+                ack_policy: consumer::AckPolicy::Explicit,
+                ack_wait: AIS_ACK_WAIT,
+                // One at a time: a vessel's messages are tracked in the order received, and
+                // what a dead owner left unacknowledged comes again before anything newer.
+                max_ack_pending: 1,
+                deliver_policy: consumer::DeliverPolicy::All,
+                ..Default::default()
+            },
+        )
+        .await
+        .context("cannot open the partition's AIS consumer")?;
+    while !*stopping.borrow() {
+        let mut batch = consumer
+            .fetch()
+            .max_messages(1)
+            // Short, so a hand-over (which waits a third of the lease) finds it between pulls.
+            .expires((bus.config.lease_ttl / 6).min(Duration::from_secs(1)))
+            .messages()
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot pull: {e}"))?;
+        while let Some(m) = batch.next().await {
+            let m = m.map_err(|e| anyhow::anyhow!("pull failed: {e}"))?;
+            let wire: Vec<WireAis> = match serde_json::from_slice(&m.payload) {
+                Ok(w) => w,
+                Err(e) => {
+                    tracing::error!(error = %e, partition = k, "Unreadable AIS on the bus; dropped.");
+                    let _ = m.ack().await;
+                    continue;
+                }
+            };
+            let mut failed = None;
+            let mut progress = Instant::now();
+            {
+                let mut t = ais.tracking.lock().await;
+                for w in &wire {
+                    let Some(d) = w.decoded() else {
+                        tracing::error!(
+                            partition = k,
+                            "An AIS message on the bus does not decode; skipped."
+                        );
+                        continue;
+                    };
+                    if let Err(e) = t.handle(&d, w.received).await {
+                        failed = Some((e, d.message.mmsi()));
+                        break;
+                    }
+                    if progress.elapsed() >= AIS_ACK_WAIT / 4 {
+                        let _ = m.ack_with(jetstream::AckKind::Progress).await;
+                        progress = Instant::now();
+                    }
+                }
+            }
+            match failed {
+                // Acked with the server's confirmation: once this is logged, no other node
+                // will be offered the batch again.
+                None => match m.double_ack().await {
+                    Ok(()) => {
+                        tracing::debug!(partition = k, node = %bus.config.node, messages = wire.len(),
+                            "AIS messages tracked.");
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, partition = k, "Cannot ack tracked AIS; it will be tracked again.");
+                    }
+                },
+                Some((e, mmsi)) => {
+                    let tries = m.info().map(|i| i.delivered).unwrap_or(1);
+                    if tries < AIS_MAX_TRIES {
+                        tracing::warn!(error = %e, mmsi, partition = k, tries,
+                            "Cannot record an AIS message; its batch will be tracked again.");
+                        let _ = m
+                            .ack_with(jetstream::AckKind::Nak(Some(Duration::from_secs(1))))
+                            .await;
+                    } else {
+                        tracing::error!(error = %e, mmsi, partition = k, tries,
+                            "Cannot record an AIS message; the rest of its batch is given up.");
+                        let _ = m.ack().await;
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// AIS silence, for the voyages of the partitions held (the others' are let go).
+async fn silence(bus: Bus, ais: AisTracking) {
+    let parts = bus.config.partitions;
+    let mut tick = tokio::time::interval(ais.silence_tick);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let held = ais.held();
+        let mut t = ais.tracking.lock().await;
+        t.retain_vessels(|mmsi| held.contains(&ais_partition(mmsi, parts)));
+        if let Err(e) = t.tick(Utc::now()).await {
+            tracing::warn!(error = %e, "AIS silence check failed; retrying next tick.");
         }
     }
 }
@@ -746,5 +1185,52 @@ mod tests {
         let wire = serde_json::to_vec(&WireObservation::from(&o)).expect("json");
         let back: WireObservation = serde_json::from_slice(&wire).expect("parse");
         assert_eq!(back.observation(), Some(o));
+    }
+
+    #[test]
+    fn ais_round_trips_on_the_wire_and_partitions_by_vessel() {
+        let mut decoder = jianghai_ais::Decoder::default();
+        let at = Duration::ZERO;
+        // With a tag block's time, which the wire keeps.
+        let position = decoder
+            .handle_line(
+                "\\c:1700000000*5F\\!AIVDM,1,1,,B,177KQJ5000G?tO`K>RA1wUbN0TKH,0*5C",
+                at,
+            )
+            .expect("line")
+            .expect("a position");
+        assert_eq!(position.unix_time, Some(1_700_000_000));
+        assert_eq!(
+            decoder.handle_line("!AIVDM,1,1,,A,H42O55i18tMET00000000000000,2*6D", at),
+            Ok(None)
+        );
+        let joined = decoder
+            .handle_line("!AIVDM,1,1,,A,H42O55lti4hhhilD3nink000?050,0*40", at)
+            .expect("line")
+            .expect("parts A and B joined");
+        let received = Utc::now();
+        for d in [position, joined] {
+            let w = WireAis::new(&d, received).expect("encodes");
+            let json = serde_json::to_vec(&w).expect("json");
+            let back: WireAis = serde_json::from_slice(&json).expect("parse");
+            assert_eq!(back.received, received);
+            assert_eq!(back.decoded(), Some(d));
+        }
+        let garbage = WireAis {
+            payloads: vec![("!!".into(), 0)],
+            unix_time: None,
+            channel: None,
+            own_ship: false,
+            received,
+        };
+        assert_eq!(garbage.decoded(), None);
+        assert_eq!(
+            ais_partition(477_553_000, 16),
+            ais_partition(477_553_000, 16)
+        );
+        let spread: std::collections::HashSet<u32> = (0..200)
+            .map(|i| ais_partition(413_000_000 + i, 8))
+            .collect();
+        assert_eq!(spread.len(), 8, "200 MMSIs land on every partition");
     }
 }

@@ -6,6 +6,9 @@
 //! UDP datagrams  ──lines──► Source (Decoder per socket)     ─┼─► channel ─► Tracking (+ silence tick)
 //! ```
 //!
+//! With a bus ([`start_on_bus`]) the channel leads to the bus instead, partitioned by vessel,
+//! and each partition's owner tracks ([`crate::bus`]).
+//!
 //! Lines are split on `\n` (a trailing `\r` is dropped) and capped at [`MAX_LINE`] bytes;
 //! anything that is not a sentence, or cannot be assembled or decoded, is counted and logged
 //! with its source, line number and reason, and the feed goes on. The decoder is the sans-IO
@@ -250,6 +253,37 @@ pub async fn start(store: &Store, config: &AisConfig) -> anyhow::Result<AisServi
         .context("cannot start vessel tracking")?
         .with_stats(stats.clone());
     let (tx, rx) = mpsc::channel(QUEUE);
+    let mut service = start_feeds(config, stats, tx).await?;
+    service.handles.push(tokio::spawn(run_tracking(
+        tracking,
+        rx,
+        config.tracking.silence_tick,
+    )));
+    Ok(service)
+}
+
+/// Starts the configured feeds with what they decode going to the bus, partitioned by
+/// vessel, for the partitions' owners to track ([`crate::bus`]); lines are counted in `stats`.
+pub async fn start_on_bus(
+    config: &AisConfig,
+    bus: &crate::bus::Bus,
+    stats: Arc<Stats>,
+) -> anyhow::Result<AisService> {
+    let (tx, rx) = mpsc::channel(QUEUE);
+    let mut service = start_feeds(config, stats, tx).await?;
+    service
+        .handles
+        .push(tokio::spawn(crate::bus::publish_ais(bus.clone(), rx)));
+    Ok(service)
+}
+
+/// Binds the UDP listeners and starts the TCP clients, all sending to `tx`.
+async fn start_feeds(
+    config: &AisConfig,
+    stats: Arc<Stats>,
+    tx: mpsc::Sender<Input>,
+) -> anyhow::Result<AisService> {
+    use anyhow::Context;
     // Built first, so whatever was started is stopped if a later listener cannot bind.
     let mut service = AisService {
         stats: stats.clone(),
@@ -275,12 +309,6 @@ pub async fn start(store: &Store, config: &AisConfig) -> anyhow::Result<AisServi
             stats.clone(),
         )));
     }
-    drop(tx);
-    service.handles.push(tokio::spawn(run_tracking(
-        tracking,
-        rx,
-        config.tracking.silence_tick,
-    )));
     Ok(service)
 }
 

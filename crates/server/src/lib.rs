@@ -202,26 +202,36 @@ impl Application {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let ais = match self.state.config.ais.is_empty() {
-            true => None,
-            false => Some(feeds::start(&self.state.store, &self.state.config.ais).await?),
+        let config = &self.state.config;
+        let bus = match &config.bus {
+            Some(cfg) => Some(bus::Bus::connect(cfg.clone()).await?),
+            None => None,
         };
-        let mut workers = alerting::spawn(
-            &self.state.store,
-            &self.state.config.alerts,
-            &self.state.watch,
-        );
-        match &self.state.config.bus {
+        let stats = std::sync::Arc::new(tracking::Stats::default());
+        let ais = match (&bus, config.ais.is_empty()) {
+            (_, true) => None,
+            (None, false) => Some(feeds::start(&self.state.store, &config.ais).await?),
+            // Several nodes: what the feeds decode goes to the bus, tracked by its partitions'
+            // owners.
+            (Some(bus), false) => Some(feeds::start_on_bus(&config.ais, bus, stats.clone()).await?),
+        };
+        let mut workers = alerting::spawn(&self.state.store, &config.alerts, &self.state.watch);
+        match &bus {
             // Several nodes: committed readings go to the bus's partitions, whose owners
-            // evaluate them.
-            Some(cfg) => {
-                let bus = bus::Bus::connect(cfg.clone()).await?;
+            // evaluate them; AIS likewise, whether or not this node has a feed.
+            Some(bus) => {
+                let tracking =
+                    tracking::Tracking::new(self.state.store.clone(), config.ais.tracking.clone())
+                        .await
+                        .context("cannot start vessel tracking")?
+                        .with_stats(stats);
                 workers.extend(bus::spawn(
-                    &bus,
+                    bus,
                     &self.state.store,
-                    &self.state.config.alerts.rules,
-                    self.state.config.alerts.watch_tick,
+                    &config.alerts.rules,
+                    config.alerts.watch_tick,
                     self.state.intake.ingestor().subscribe(),
+                    &bus::AisTracking::new(tracking, config.ais.tracking.silence_tick),
                 ));
             }
             None => {

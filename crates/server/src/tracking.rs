@@ -424,6 +424,46 @@ impl Tracking {
         self.runs.len()
     }
 
+    /// Lets go of the voyages whose vessel's MMSI `keep` refuses: on several nodes another
+    /// node tracks them now, and should they come back here they are rebuilt from the store.
+    pub fn retain_vessels(&mut self, keep: impl Fn(u32) -> bool) {
+        self.runs.retain(|_, r| r.vessel.mmsi.is_some_and(&keep));
+    }
+
+    /// Follows again, from their stored positions, the voyages under way at `now` of the
+    /// registered vessels whose MMSI `take` accepts: what a node does when it takes vessels
+    /// over from another, so that a voyage that falls silent just then still raises AIS
+    /// silence at [`Tracking::tick`]. Voyages without stored positions wait for their first.
+    /// Returns how many were taken up.
+    pub async fn resume(
+        &mut self,
+        take: impl Fn(u32) -> bool,
+        now: DateTime<Utc>,
+    ) -> Result<usize, TrackingError> {
+        self.read_links().await?;
+        let vessels: Vec<Vessel> = self
+            .links
+            .values()
+            .filter(|v| v.mmsi.is_some_and(&take))
+            .cloned()
+            .collect();
+        let mut n = 0;
+        for vessel in vessels {
+            let Some(w) = self.window(&vessel, now).await? else {
+                continue;
+            };
+            if self.runs.contains_key(w.voyage.as_str()) {
+                continue;
+            }
+            let run = self.start_run(&w.voyage, &vessel).await?;
+            if run.tracker.as_ref().is_some_and(|t| t.last().is_some()) {
+                self.runs.insert(w.voyage.to_string(), run);
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
     /// Handles one decoded message received at `received`. An error means the store failed;
     /// the message may be handled again.
     pub async fn handle(
@@ -548,6 +588,13 @@ impl Tracking {
     /// registered vessels are read at most once per [`TrackingConfig::cache_for`], so a feed
     /// full of other ships costs no query per message.
     async fn vessel(&mut self, mmsi: u32) -> Result<Option<Vessel>, StoreError> {
+        self.read_links().await?;
+        Ok(self.links.get(&mmsi).cloned())
+    }
+
+    /// Reads the MMSIs of all registered vessels unless read within
+    /// [`TrackingConfig::cache_for`].
+    async fn read_links(&mut self) -> Result<(), StoreError> {
         if self
             .links_read
             .is_none_or(|t| t.elapsed() >= self.config.cache_for)
@@ -569,7 +616,7 @@ impl Tracking {
             self.links = links;
             self.links_read = Some(Instant::now());
         }
-        Ok(self.links.get(&mmsi).cloned())
+        Ok(())
     }
 
     /// The voyage `vessel` was on at `at`, from its voyage windows (cached for a while).

@@ -158,6 +158,9 @@ pub async fn enqueue(store: &Store) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// A claimed delivery's attempt has this long beyond its timeout to be recorded.
+const CLAIM_MARGIN: Duration = Duration::from_secs(30);
+
 /// Sends the deliveries due at `now`, concurrently, and records each attempt.
 pub async fn send_due(
     store: &Store,
@@ -165,7 +168,12 @@ pub async fn send_due(
     cfg: &WebhookConfig,
     now: DateTime<Utc>,
 ) -> Result<usize, StoreError> {
-    let due = store.due_deliveries(now, 64).await?;
+    // Claimed for longer than the attempts can take, so with several nodes on one store each
+    // delivery is sent by one of them; a node that dies holding a claim delays the delivery
+    // by the claim, not more.
+    let claim = chrono::Duration::from_std(cfg.timeout + CLAIM_MARGIN)
+        .unwrap_or_else(|_| chrono::Duration::minutes(5));
+    let due = store.claim_due_deliveries(now, 64, now + claim).await?;
     let n = due.len();
     let sends = due.into_iter().map(|d| async move {
         let (attempt, outcome) = send_one(client, cfg, &d).await;

@@ -1176,3 +1176,155 @@ async fn readings_over_http_raise_alerts_for_the_right_parties(w: &W) {
         "nothing else: the deck is the carrier's"
     );
 }
+
+/// Three nodes on one PostgreSQL store (three stores, three connection pools, as three
+/// `jianghai serve` have): their escalation passes and webhook dispatchers run at the same
+/// time, and still every due alert escalates once and every alert-log entry is delivered
+/// once (the dispatchers claim deliveries; the escalation's update re-checks each row it
+/// waited for).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nodes_on_one_postgres_escalate_and_deliver_each_once() {
+    use jianghai_server::{alerting, webhooks};
+    let pg = std::env::var("JIANGHAI_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string());
+    let schema = format!("t_{}", Uuid::new_v4().simple());
+    let url = format!("{pg}?schema={schema}");
+    let first = Store::open(&url)
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL at {pg} is required for this test: {e}"));
+    let _schema = DropSchema(first.clone(), schema.clone());
+    let nodes = [
+        first.clone(),
+        Store::open(&url).await.expect("second node"),
+        Store::open(&url).await.expect("third node"),
+    ];
+    for o in &jianghai_sim::corridor_world(1).organisations {
+        first.create_organisation(o).await.expect("org");
+    }
+    // A receiver that takes everything and counts each delivery it gets.
+    let got: Arc<Mutex<Vec<i64>>> = Arc::default();
+    let app = {
+        let got = got.clone();
+        axum::Router::new().fallback(move |headers: axum::http::HeaderMap| {
+            let got = got.clone();
+            async move {
+                let seq = headers
+                    .get("jianghai-sequence")
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(-1);
+                got.lock().unwrap_or_else(|p| p.into_inner()).push(seq);
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                StatusCode::OK
+            }
+        })
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    first
+        .create_webhook(&jianghai_store::WebhookRecord {
+            id: Uuid::new_v4(),
+            organisation: id("chongqing-customs"),
+            url: format!("http://{addr}/hook"),
+            secret: "customs-webhook-secret-0002".into(),
+            created_at: jianghai_core::ledger::format_time(Utc::now()),
+            disabled_at: None,
+            cursor: first.alert_log_head().await.expect("head"),
+        })
+        .await
+        .expect("webhook");
+    // Twenty critical alerts raised six minutes ago: due for escalation (after five).
+    const ALERTS: usize = 20;
+    for d in 0..ALERTS {
+        first
+            .raise_alert(&AlertDraft {
+                rule: "door-open".into(),
+                subject_kind: "deck".into(),
+                subject_id: format!("minsheng-ro-ro-8/D{d}"),
+                severity: Severity::Critical,
+                title: "door open".into(),
+                detail: String::new(),
+                evidence: json!([]),
+                at: Utc::now() - chrono::Duration::minutes(6),
+                source: "watch".into(),
+            })
+            .await
+            .expect("raise");
+    }
+    let cfg = jianghai_server::alerting::AlertsConfig::default();
+    let mut escalated = 0;
+    for _ in 0..5 {
+        let passes = nodes
+            .iter()
+            .map(|s| alerting::escalate(s, &cfg, Utc::now()));
+        for n in futures_util::future::join_all(passes).await {
+            escalated += n.expect("escalation pass");
+        }
+    }
+    assert_eq!(escalated, ALERTS, "each due alert escalated once");
+    let head = first.alert_log_head().await.expect("head");
+    let log = first
+        .alert_events_after(&jianghai_store::AlertScope::All, 0, head, 1_000)
+        .await
+        .expect("log");
+    assert_eq!(log.iter().filter(|e| e.kind == "escalated").count(), ALERTS);
+    assert!(log.iter().all(|e| e.alert.escalation <= 1));
+
+    // The three nodes' dispatchers, running as they do in `serve` (looking every 5 ms), until
+    // the receiver has it all and a while longer. The receiver takes 50 ms to answer, so a
+    // dispatcher looks again while another's sends are under way.
+    let wcfg = webhooks::WebhookConfig {
+        tick: Duration::from_millis(5),
+        ..webhooks::WebhookConfig::default()
+    };
+    let dispatchers: Vec<_> = nodes
+        .iter()
+        .map(|s| tokio::spawn(webhooks::dispatch(s.clone(), wcfg.clone())))
+        .collect();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while got.lock().expect("got").len() < 2 * ALERTS {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{} of {} deliveries after 30 s",
+            got.lock().expect("got").len(),
+            2 * ALERTS
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for d in dispatchers {
+        d.abort();
+    }
+    let mut seqs = got.lock().expect("got").clone();
+    seqs.sort_unstable();
+    let want: Vec<i64> = log.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, want, "every log entry delivered once");
+}
+
+/// Drops a test's PostgreSQL schema when dropped, also when the test fails.
+struct DropSchema(Store, String);
+
+impl Drop for DropSchema {
+    fn drop(&mut self) {
+        let (store, schema) = (self.0.clone(), self.1.clone());
+        // A runtime of its own on a thread of its own: this runs inside the test's runtime.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            rt.block_on(async {
+                if let Err(e) = store
+                    .execute_raw(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
+                    .await
+                {
+                    eprintln!("cannot drop the schema {schema}: {e}");
+                }
+            });
+            std::io::Result::Ok(())
+        })
+        .join();
+    }
+}

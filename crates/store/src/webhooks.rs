@@ -78,7 +78,7 @@ pub struct Delivery {
     pub next_at: String,
     pub created_at: String,
     pub delivered_at: Option<String>,
-    /// Filled by [`Store::deliveries`]; empty from [`Store::due_deliveries`].
+    /// Filled by [`Store::deliveries`]; empty from [`Store::claim_due_deliveries`].
     pub attempt_log: Vec<DeliveryAttempt>,
 }
 
@@ -285,36 +285,62 @@ impl Store {
         Ok(true)
     }
 
-    /// Pending deliveries of enabled webhooks due at `now`, oldest due first.
-    pub async fn due_deliveries(
+    /// Claims the pending deliveries of enabled webhooks due at `now` (at most `limit`, oldest
+    /// due first) until `until`: their next try moves there, so no other dispatcher on the
+    /// same store (another node) takes them meanwhile. The attempt recorded for each releases
+    /// it; a claim whose holder died lapses at `until`, and the delivery is tried again.
+    ///
+    /// On PostgreSQL concurrent claims skip each other's rows (`FOR UPDATE SKIP LOCKED`);
+    /// SQLite has one writer.
+    pub async fn claim_due_deliveries(
         &self,
         now: DateTime<Utc>,
         limit: i64,
+        until: DateTime<Utc>,
     ) -> Result<Vec<DueDelivery>, StoreError> {
-        let sql = format!(
-            "SELECT {DELIVERY_COLUMNS}, w.url, w.secret FROM webhook_deliveries d \
-             JOIN webhooks w ON w.id = d.webhook \
+        let skip_locked = match self.engine() {
+            crate::Engine::Postgres => " FOR UPDATE OF d SKIP LOCKED",
+            crate::Engine::Sqlite => "",
+        };
+        // The outer conditions again, so a row another claim changed meanwhile is left alone.
+        let claim = format!(
+            "UPDATE webhook_deliveries SET next_at = $3 WHERE id IN (\
+             SELECT d.id FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook \
              WHERE d.state = 'pending' AND d.next_at <= $1 AND w.disabled_at IS NULL \
-             ORDER BY d.next_at, d.event_seq LIMIT $2"
+             ORDER BY d.next_at, d.event_seq LIMIT $2{skip_locked}) \
+             AND state = 'pending' AND next_at <= $1 RETURNING id"
         );
+        let read = format!(
+            "SELECT {DELIVERY_COLUMNS}, w.url, w.secret FROM webhook_deliveries d \
+             JOIN webhooks w ON w.id = d.webhook WHERE d.id = $1"
+        );
+        let (begin, _writer) = self.writer().await;
         let rows: Vec<(DeliveryRow, String, String)> = on_backend!(&self.backend, |pool| {
             use sqlx::Row;
-            let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            let mut tx = pool.begin_with(begin).await?;
+            let ids: Vec<(String,)> = sqlx::query_as(sqlx::AssertSqlSafe(claim))
                 .bind(format_time(now))
                 .bind(limit)
-                .fetch_all(pool)
+                .bind(format_time(until))
+                .fetch_all(&mut *tx)
                 .await?;
-            let mut out = Vec::with_capacity(rows.len());
-            for r in rows {
+            let mut out = Vec::with_capacity(ids.len());
+            for (id,) in ids {
+                let r = sqlx::query(sqlx::AssertSqlSafe(read.clone()))
+                    .bind(id)
+                    .fetch_one(&mut *tx)
+                    .await?;
                 out.push((
                     <DeliveryRow as sqlx::FromRow<_>>::from_row(&r)?,
                     r.try_get(9)?,
                     r.try_get(10)?,
                 ));
             }
+            tx.commit().await?;
             out
         });
-        rows.into_iter()
+        let mut due = rows
+            .into_iter()
             .map(|(d, url, secret)| {
                 Ok(DueDelivery {
                     delivery: delivery(d)?,
@@ -322,7 +348,9 @@ impl Store {
                     secret,
                 })
             })
-            .collect()
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        due.sort_by_key(|d| (d.delivery.webhook, d.delivery.event_seq));
+        Ok(due)
     }
 
     /// Records one attempt of `delivery` and what follows from it.
