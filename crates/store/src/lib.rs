@@ -58,7 +58,7 @@ pub use loading::{
 };
 pub use monitoring::{
     DEFAULT_RETENTION_DAYS, IngestRow, Outcome, ROLLUP_RESOLUTIONS, Rollup, SensorRecord,
-    SensorScope, StoredReading, bucket,
+    SensorScope, StoredReading, bucket, transit_vessel,
 };
 pub use scoped::{OrgScope, ShipmentError, ShipmentScope, VehicleScope, VoyageScope};
 pub use tally::{
@@ -125,7 +125,17 @@ pub struct Store {
     pub(crate) write_lock: std::sync::Arc<tokio::sync::Mutex<()>>,
     /// The alert-log head this process last committed; wakes the live streams.
     pub(crate) alert_log: std::sync::Arc<tokio::sync::watch::Sender<i64>>,
+    /// SQLite file stores: the connection readings are written on (opened on first use, taken
+    /// after `write_lock`). Always the same one, because SQLite drops a connection's whole page
+    /// cache when another connection has committed since its last transaction: from the pool's
+    /// round robin, each batch of readings found a cold cache and read its b-tree pages again.
+    pub(crate) ingest_conn: Option<IngestConn>,
 }
+
+/// The dedicated ingestion connection of a SQLite store; `None` until opened (and again after
+/// an error, so the next batch reconnects).
+pub(crate) type IngestConn =
+    std::sync::Arc<tokio::sync::Mutex<Option<sqlx::sqlite::SqliteConnection>>>;
 
 impl Store {
     /// Opens (creating if needed) the store at `url` and brings its schema up to date.
@@ -175,11 +185,14 @@ impl Store {
             .run(&pool)
             .await
             .map_err(OpenError::Migrate)?;
-        Ok(Store {
+        let store = Store {
             backend: Backend::Sqlite(pool),
             write_lock: Default::default(),
             alert_log: Default::default(),
-        })
+            // An in-memory store is one connection's (the pool's only one): nothing to gain.
+            ingest_conn: (!memory).then(Default::default),
+        };
+        Ok(store)
     }
 
     async fn open_postgres(url: &str) -> Result<Store, OpenError> {
@@ -221,6 +234,7 @@ impl Store {
             backend: Backend::Postgres(pool),
             write_lock: Default::default(),
             alert_log: Default::default(),
+            ingest_conn: None,
         };
         store
             .create_reading_partitions(chrono::Utc::now())
