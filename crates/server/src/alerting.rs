@@ -129,30 +129,49 @@ pub async fn persist(store: &Store, decisions: Vec<Decision>) {
 
 /// Runs the engine over `input` until it closes, ticking every `tick` (reorder window
 /// releases, silence); time is the wall clock, handed to the pure engine.
+///
+/// The engine's decisions are written by a second loop of this task, in the order they were
+/// made: writing an alert waits for the store's writer (on SQLite, behind the batch of
+/// readings being committed, tens of milliseconds under load), and while the engine itself
+/// waited for that, every reading after it waited too — at 20 alerts a second under a stream of
+/// readings, the engine fell seconds behind.
 pub async fn run_watch(
     store: Store,
     rules: RuleSet,
     mut input: mpsc::Receiver<Vec<Observation>>,
     tick: Duration,
 ) {
-    let mut engine = jianghai_watch::Engine::new(rules);
-    let mut ticks = tokio::time::interval(tick);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        let decisions = tokio::select! {
-            batch = input.recv() => {
-                let Some(batch) = batch else { return };
-                let now = Utc::now();
-                let mut out = Vec::new();
-                for obs in &batch {
-                    out.extend(engine.observe(obs, now));
+    let (decided, mut to_write) = mpsc::channel::<Vec<Decision>>(WATCH_QUEUE);
+    let evaluate = async move {
+        let mut engine = jianghai_watch::Engine::new(rules);
+        let mut ticks = tokio::time::interval(tick);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let decisions = tokio::select! {
+                batch = input.recv() => {
+                    let Some(batch) = batch else { return };
+                    let now = Utc::now();
+                    let mut out = Vec::new();
+                    for obs in &batch {
+                        out.extend(engine.observe(obs, now));
+                    }
+                    out
                 }
-                out
+                _ = ticks.tick() => engine.tick(Utc::now()),
+            };
+            // Waits for room when the writer is this far behind. On return `decided` is
+            // dropped: the writer finishes what is queued, then ends.
+            if !decisions.is_empty() && decided.send(decisions).await.is_err() {
+                return;
             }
-            _ = ticks.tick() => engine.tick(Utc::now()),
-        };
-        persist(&store, decisions).await;
-    }
+        }
+    };
+    let write = async {
+        while let Some(decisions) = to_write.recv().await {
+            persist(&store, decisions).await;
+        }
+    };
+    tokio::join!(evaluate, write);
 }
 
 use crate::webhooks::WebhookConfig;
