@@ -439,11 +439,10 @@ macro_rules! write_plan {
             }
             // On SQLite (one writer: nobody else inserts meanwhile) the rows go in without
             // RETURNING: a statement that inserted all its rows (nearly always: duplicates are
-            // resent batches) needs no answer row per reading, which cost the writer about a
-            // tenth of its time (each returned row is copied and handed across threads). Only
-            // when a statement fell short are the readings rolled back to the savepoint and
-            // inserted again, returning which were new. PostgreSQL always returns them: its
-            // writers run side by side.
+            // resent batches) needs no answer row per reading, each of which sqlx copies and
+            // hands across threads. Only when a statement fell short are the readings rolled
+            // back to the savepoint and inserted again, returning which were new. PostgreSQL
+            // always returns them: its writers run side by side.
             let optimistic = engine == Engine::Sqlite && !by_insert.is_empty();
             let mut all_new = optimistic;
             if optimistic {
