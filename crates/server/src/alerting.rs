@@ -111,18 +111,35 @@ pub fn draft(a: &jianghai_watch::Alarm) -> AlertDraft {
     }
 }
 
-/// Writes the engine's decisions as alerts; a failure is logged and the next goes on.
+/// Writes the engine's decisions as alerts, in order; a failure is logged and the next goes on.
+/// Raises in a row are written in one transaction ([`Store::raise_alerts`]: one wait for the
+/// writer, one commit); should that fail, each is tried on its own.
 pub async fn persist(store: &Store, decisions: Vec<Decision>) {
+    let mut raises: Vec<AlertDraft> = Vec::new();
     for d in decisions {
-        let r = match &d {
-            Decision::Raise(a) => store.raise_alert(&draft(a)).await.map(drop),
-            Decision::Clear { rule, subject, at } => store
-                .clear_alert(rule.as_str(), subject.kind().as_str(), subject.id(), *at)
-                .await
-                .map(drop),
-        };
-        if let Err(e) = r {
-            tracing::error!(error = %e, rule = %d.rule(), subject = %d.subject(), "Cannot record the watch engine's decision.");
+        match d {
+            Decision::Raise(a) => raises.push(draft(&a)),
+            Decision::Clear { rule, subject, at } => {
+                raise_all(store, std::mem::take(&mut raises)).await;
+                if let Err(e) = store
+                    .clear_alert(rule.as_str(), subject.kind().as_str(), subject.id(), at)
+                    .await
+                {
+                    tracing::error!(error = %e, rule = %rule, subject = %subject, "Cannot record the watch engine's decision.");
+                }
+            }
+        }
+    }
+    raise_all(store, raises).await;
+}
+
+async fn raise_all(store: &Store, drafts: Vec<AlertDraft>) {
+    if drafts.is_empty() || store.raise_alerts(&drafts).await.is_ok() {
+        return;
+    }
+    for d in drafts {
+        if let Err(e) = store.raise_alert(&d).await {
+            tracing::error!(error = %e, rule = %d.rule, subject = %format!("{}:{}", d.subject_kind, d.subject_id), "Cannot record the watch engine's decision.");
         }
     }
 }
@@ -167,7 +184,11 @@ pub async fn run_watch(
         }
     };
     let write = async {
-        while let Some(decisions) = to_write.recv().await {
+        while let Some(mut decisions) = to_write.recv().await {
+            // Everything waiting goes in together (in order): one transaction for the raises.
+            while let Ok(more) = to_write.try_recv() {
+                decisions.extend(more);
+            }
             persist(&store, decisions).await;
         }
     };
