@@ -16,21 +16,26 @@
 //! the path. `http` sends every reading, load and probes alike, as a device would:
 //! `POST /api/v1/readings` with the device's credential, one request per 10 ms batch, so the
 //! figure also holds validation, the durable group commit of the readings and their rollups,
-//! and the hand-over of committed batches to the engine.
+//! and the hand-over of committed batches to the engine. The request bodies are built before
+//! the measurement starts (their event times are the ticks' planned times, so they trail the
+//! wall clock by the time that took), so the load generator's JSON is not in the measured path.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use bytes::Bytes;
+
 use chrono::Utc;
 use futures_util::StreamExt;
 use jianghai_core::reading::{MeasurementType, Reading, Subject, SubjectKind, Unit};
-use jianghai_core::{Ident, OrgKind, Organisation, Vessel, VesselKind};
+use jianghai_core::{Ident, OrgKind, Organisation};
 use jianghai_server::{AppState, Application, Config, bootstrap};
-use jianghai_store::{
-    DeviceKind, DeviceRecord, Role, SensorRecord, Store, TokenOwner, TokenRecord,
-};
+use jianghai_store::{Role, Store};
 use jianghai_watch::{Context, Observation, RuleSet};
+
+mod common;
+use common::{BenchDevice, readings_body};
 
 const DECKS: usize = 2_000;
 const PROBES_PER_SECOND: u64 = 20;
@@ -120,6 +125,8 @@ async fn main() -> anyhow::Result<()> {
     // Probe deck → when it was handed over; the reader turns arrivals into latencies.
     let sent: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
     let latencies: Arc<Mutex<Vec<Duration>>> = Arc::default();
+    // HTTP: from sending a probe to its answer (stored, durable): the ingestion share.
+    let acks: Arc<Mutex<Vec<Duration>>> = Arc::default();
     let reader = {
         let sent = sent.clone();
         let latencies = latencies.clone();
@@ -169,36 +176,98 @@ async fn main() -> anyhow::Result<()> {
         Sink::Engine(input)
     };
     let per_tick = (rate / 100).max(1) as usize;
+    // Every tick's load batch and probe, as observations (engine mode builds them as it goes).
+    // Tick `k` has event time `t0 + k × 10 ms`; a probe deck gets 60 °C over the 60 s before.
+    let t0 = Utc::now();
+    let tick_time = |k: usize| t0 + chrono::Duration::milliseconds(10 * k as i64);
+    let load = |k: usize| {
+        let now = tick_time(k);
+        let next = k * per_tick % DECKS;
+        (0..per_tick).map(move |j| {
+            let d = (next + j) % DECKS;
+            (d, now)
+        })
+    };
+    let probe_every = (100 / PROBES_PER_SECOND) as usize;
+    let is_probe_tick = |k: usize| (k + 1).is_multiple_of(probe_every);
+    // HTTP: every request body built before the clock starts, so the measured path does not
+    // hold the load generator's JSON (a tick's bodies are sent as they are, without copying).
+    let planned_ticks = seconds as usize * 100;
+    let bodies: Vec<(Bytes, Option<Bytes>)> = if over_http {
+        let load_keys: Vec<String> = (0..DECKS).map(|d| format!("d{d}")).collect();
+        let built = Instant::now();
+        let mut probe = 0usize;
+        let b = (0..planned_ticks)
+            .map(|k| {
+                let main = readings_body(load(k).map(|(d, t)| (load_keys[d].as_str(), 30.0, t)));
+                let p = is_probe_tick(k).then(|| {
+                    let key = format!("p{probe}");
+                    probe += 1;
+                    let now = tick_time(k);
+                    Bytes::from(readings_body((0..=6).map(|i| {
+                        (
+                            key.as_str(),
+                            60.0,
+                            now - chrono::Duration::seconds(60 - i * 10),
+                        )
+                    })))
+                });
+                (Bytes::from(main), p)
+            })
+            .collect();
+        println!(
+            "{planned_ticks} request bodies built in {:.1} s (before the measurement)",
+            built.elapsed().as_secs_f64()
+        );
+        b
+    } else {
+        Vec::new()
+    };
     let mut ticker = tokio::time::interval(Duration::from_millis(10));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     let started = Instant::now();
-    let (mut readings, mut probes, mut next) = (0u64, 0u64, 0usize);
-    let mut ticks = 0u64;
+    let (mut readings, mut probes) = (0u64, 0u64);
+    let mut tick = 0usize;
     let mut requests = tokio::task::JoinSet::new();
     while started.elapsed() < Duration::from_secs(seconds) && probes < max_probes as u64 {
         ticker.tick().await;
-        ticks += 1;
-        let now = Utc::now();
-        let batch: Vec<Observation> = (0..per_tick)
-            .map(|k| {
-                let d = (next + k) % DECKS;
-                obs(&decks[d], 30.0, 0, now, &sensor, format!("d{d}"))
-            })
-            .collect();
-        next = (next + per_tick) % DECKS;
-        readings += batch.len() as u64;
-        sink.send(batch, &mut requests).await;
-        if ticks.is_multiple_of(100 / PROBES_PER_SECOND) {
+        let k = tick;
+        tick += 1;
+        if over_http && k >= bodies.len() {
+            break;
+        }
+        readings += per_tick as u64;
+        match &sink {
+            Sink::Http { .. } => sink.post(bodies[k].0.clone(), None, &mut requests),
+            Sink::Engine(input) => {
+                let now = Utc::now();
+                let batch: Vec<Observation> = load(k)
+                    .map(|(d, _)| obs(&decks[d], 30.0, 0, now, &sensor, format!("d{d}")))
+                    .collect();
+                input.send(batch).await;
+            }
+        }
+        if is_probe_tick(k) {
             // A deck of its own, 60 °C for the last 60 s: the last reading raises the alert.
             let deck = format!("probe-ship/D{probes}");
-            let probe: Vec<Observation> = (0..=6)
-                .map(|i| obs(&deck, 60.0, 60 - i * 10, now, &sensor, format!("p{probes}")))
-                .collect();
-            readings += probe.len() as u64;
+            readings += 7;
             sent.lock()
                 .unwrap_or_else(|p| p.into_inner())
-                .insert(deck, Instant::now());
-            sink.send(probe, &mut requests).await;
+                .insert(deck.clone(), Instant::now());
+            match &sink {
+                Sink::Http { .. } => {
+                    if let Some(p) = &bodies[k].1 {
+                        sink.post(p.clone(), Some(acks.clone()), &mut requests);
+                    }
+                }
+                Sink::Engine(input) => {
+                    let now = Utc::now();
+                    let probe: Vec<Observation> = (0..=6)
+                        .map(|i| obs(&deck, 60.0, 60 - i * 10, now, &sensor, format!("p{probes}")))
+                        .collect();
+                    input.send(probe).await;
+                }
+            }
             probes += 1;
         }
         while let Some(done) = requests.try_join_next() {
@@ -234,6 +303,19 @@ async fn main() -> anyhow::Result<()> {
             "503 (queue full) retried: {}",
             RETRIES.load(std::sync::atomic::Ordering::Relaxed)
         );
+        let mut a = acks.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        a.sort();
+        let at = |p: f64| {
+            a.get(((a.len() as f64 * p).ceil() as usize).saturating_sub(1))
+                .map_or(f64::NAN, |d| d.as_secs_f64() * 1e3)
+        };
+        println!(
+            "probe sent → answered (durable): p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+            at(0.50),
+            at(0.90),
+            at(0.99),
+            at(1.0)
+        );
     }
     println!(
         "reading → alert on SSE: p50 {:.1} ms, p90 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
@@ -255,50 +337,42 @@ enum Sink {
 }
 
 impl Sink {
-    async fn send(
+    /// Posts one prepared body as the device; a 503 (queue full, nothing stored) is retried.
+    /// With `acks`, the time to the answer is recorded there.
+    fn post(
         &self,
-        batch: Vec<Observation>,
+        body: Bytes,
+        acks: Option<Arc<Mutex<Vec<Duration>>>>,
         requests: &mut tokio::task::JoinSet<anyhow::Result<()>>,
     ) {
-        match self {
-            Sink::Engine(input) => {
-                input.send(batch).await;
+        let Sink::Http { client, url } = self else {
+            return;
+        };
+        let (client, url) = (client.clone(), url.clone());
+        let sent = Instant::now();
+        requests.spawn(async move {
+            loop {
+                let res = client
+                    .post(&url)
+                    .bearer_auth(DEVICE_SECRET)
+                    .header("content-type", "application/json")
+                    .body(body.clone())
+                    .send()
+                    .await?;
+                if res.status() == reqwest::StatusCode::SERVICE_UNAVAILABLE {
+                    RETRIES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+                anyhow::ensure!(res.status().is_success(), "readings: {}", res.status());
+                if let Some(acks) = acks {
+                    acks.lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push(sent.elapsed());
+                }
+                return Ok(());
             }
-            Sink::Http { client, url } => {
-                let readings: Vec<serde_json::Value> = batch
-                    .iter()
-                    .map(|o| {
-                        serde_json::json!({
-                            "sensor": o.reading.sensor,
-                            "measurement": "Temperature",
-                            "value": o.reading.value,
-                            "unit": "CEL",
-                            "time": jianghai_core::ledger::format_time(o.reading.time),
-                        })
-                    })
-                    .collect();
-                let body = serde_json::json!({ "readings": readings });
-                let (client, url) = (client.clone(), url.clone());
-                requests.spawn(async move {
-                    // A full queue answers 503 and stores nothing: send the batch again.
-                    loop {
-                        let res = client
-                            .post(&url)
-                            .bearer_auth(DEVICE_SECRET)
-                            .json(&body)
-                            .send()
-                            .await?;
-                        if res.status() == reqwest::StatusCode::SERVICE_UNAVAILABLE {
-                            RETRIES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                            tokio::time::sleep(Duration::from_millis(50)).await;
-                            continue;
-                        }
-                        anyhow::ensure!(res.status().is_success(), "readings: {}", res.status());
-                        return Ok(());
-                    }
-                });
-            }
-        }
+        });
     }
 }
 
@@ -309,62 +383,15 @@ const DEVICE_SECRET: &str = "jhd_alert-latency-bench";
 
 /// A carrier with the load's ship and the probes' ship, one device, and a sensor per deck.
 async fn seed_devices(store: &Store, probes: usize) -> anyhow::Result<()> {
-    let carrier = Ident::parse("bench-carrier")?;
-    store
-        .create_organisation(&Organisation {
-            id: carrier.clone(),
-            name: "Carrier".into(),
-            kind: OrgKind::Carrier,
-        })
-        .await?;
-    for ship in ["bench-ship", "probe-ship"] {
-        store
-            .create_vessel(&Vessel {
-                id: Ident::parse(ship)?,
-                name: ship.into(),
-                kind: VesselKind::RiverRoRo,
-                carrier: carrier.clone(),
-                mmsi: None,
-                imo: None,
-            })
-            .await?;
-    }
-    let now = jianghai_core::ledger::format_time(Utc::now());
-    let device = DeviceRecord {
-        id: Ident::parse("bench-sensor")?,
-        organisation: carrier.clone(),
-        kind: DeviceKind::Sensor,
-        name: "bench".into(),
-        created_at: now.clone(),
-        disabled_at: None,
-    };
-    let token = TokenRecord {
-        id: uuid::Uuid::new_v4(),
-        secret_hash: jianghai_server::auth::secret_hash(DEVICE_SECRET),
-        owner: TokenOwner::Device(device.id.clone()),
-        name: "bench".into(),
-        created_at: now.clone(),
-        expires_at: None,
-        revoked_at: None,
-    };
-    store.create_device(&device, &token).await?;
     let sensors = (0..DECKS)
         .map(|d| (format!("d{d}"), format!("deck:bench-ship/D{d}")))
         .chain((0..probes).map(|p| (format!("p{p}"), format!("deck:probe-ship/D{p}"))));
-    for (key, subject) in sensors {
-        store
-            .register_sensor(&SensorRecord {
-                device: device.id.clone(),
-                sensor: key.clone(),
-                organisation: carrier.clone(),
-                measurement: MeasurementType::Temperature,
-                unit: Unit::Celsius,
-                subject: Subject::parse(&subject)?,
-                name: key,
-                created_at: now.clone(),
-                updated_at: now.clone(),
-            })
-            .await?;
+    BenchDevice {
+        carrier: "bench-carrier",
+        vessels: &["bench-ship", "probe-ship"],
+        device: "bench-sensor",
+        secret: DEVICE_SECRET,
     }
-    Ok(())
+    .seed(store, sensors)
+    .await
 }

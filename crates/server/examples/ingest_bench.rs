@@ -17,15 +17,16 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use jianghai_core::Ident;
 use jianghai_core::ledger::format_time;
 use jianghai_core::reading::{MeasurementType, Reading, Subject, Unit};
-use jianghai_core::{Ident, OrgKind, Organisation, Vessel, VesselKind};
 use jianghai_server::ingest::mqtt::MqttConfig;
 use jianghai_server::{AppState, Application, Config};
-use jianghai_store::{
-    DeviceKind, DeviceRecord, IngestRow, SensorRecord, Store, TokenOwner, TokenRecord,
-};
+use jianghai_store::{IngestRow, Store};
 use sqlx::Connection;
+
+mod common;
+use common::{BenchDevice, push_reading};
 
 const SECRET: &str = "jhd_ingest-bench-device";
 const SENSORS: usize = 100;
@@ -44,60 +45,18 @@ fn time(base: DateTime<Utc>, n: usize) -> DateTime<Utc> {
 }
 
 async fn seed(store: &Store) {
-    store
-        .create_organisation(&Organisation {
-            id: id("minsheng-shipping"),
-            name: "Minsheng".into(),
-            kind: OrgKind::Carrier,
-        })
-        .await
-        .expect("org");
-    store
-        .create_vessel(&Vessel {
-            id: id("minsheng-8"),
-            name: "Minsheng 8".into(),
-            kind: VesselKind::RiverRoRo,
-            carrier: id("minsheng-shipping"),
-            mmsi: None,
-            imo: None,
-        })
-        .await
-        .expect("vessel");
-    let now = format_time(Utc::now());
-    let device = DeviceRecord {
-        id: id("bench-dev"),
-        organisation: id("minsheng-shipping"),
-        kind: DeviceKind::Sensor,
-        name: "bench".into(),
-        created_at: now.clone(),
-        disabled_at: None,
-    };
-    let token = TokenRecord {
-        id: uuid::Uuid::new_v4(),
-        secret_hash: jianghai_server::auth::secret_hash(SECRET),
-        owner: TokenOwner::Device(device.id.clone()),
-        name: "bench".into(),
-        created_at: now.clone(),
-        expires_at: None,
-        revoked_at: None,
-    };
-    store.create_device(&device, &token).await.expect("device");
-    for i in 0..SENSORS {
-        store
-            .register_sensor(&SensorRecord {
-                device: id("bench-dev"),
-                sensor: sensor(i),
-                organisation: id("minsheng-shipping"),
-                measurement: MeasurementType::Temperature,
-                unit: Unit::Celsius,
-                subject: Subject::parse(&format!("deck:minsheng-8/D{}", i % 5)).expect("subject"),
-                name: sensor(i),
-                created_at: now.clone(),
-                updated_at: now.clone(),
-            })
-            .await
-            .expect("sensor");
+    BenchDevice {
+        carrier: "minsheng-shipping",
+        vessels: &["minsheng-8"],
+        device: "bench-dev",
+        secret: SECRET,
     }
+    .seed(
+        store,
+        (0..SENSORS).map(|i| (sensor(i), format!("deck:minsheng-8/D{}", i % 5))),
+    )
+    .await
+    .expect("seed");
 }
 
 fn rows(base: DateTime<Utc>, from: usize, n: usize) -> Vec<IngestRow> {
@@ -132,12 +91,12 @@ fn body(base: DateTime<Utc>, from: usize, n: usize, credential: bool) -> String 
         if k > from {
             s.push(',');
         }
-        s.push_str(&format!(
-            "{{\"sensor\":\"{}\",\"measurement\":\"Temperature\",\"value\":{:.1},\"unit\":\"CEL\",\"time\":\"{}\"}}",
-            sensor(k),
+        push_reading(
+            &mut s,
+            &sensor(k),
             20.0 + (k % 50) as f64 / 10.0,
-            format_time(time(base, k))
-        ));
+            time(base, k),
+        );
     }
     s.push_str("]}");
     s
@@ -264,10 +223,11 @@ async fn main() {
     tokio::spawn(app.run_until(std::future::pending()));
     let per_client = 20 * 1_000_000 / batch / clients.max(1) / 10; // 2 M readings in all, at most
     println!("preparing {clients} clients × {per_client} bodies of {batch} readings …");
-    let bodies: Vec<Vec<String>> = (0..clients)
+    // Built before the clock starts; a request sends one without copying it.
+    let bodies: Vec<Vec<bytes::Bytes>> = (0..clients)
         .map(|c| {
             (0..per_client)
-                .map(|b| body(base, (c * per_client + b) * batch, batch, false))
+                .map(|b| body(base, (c * per_client + b) * batch, batch, false).into())
                 .collect()
         })
         .collect();

@@ -12,90 +12,40 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use jianghai_core::ledger::format_time;
-use jianghai_core::reading::{MeasurementType, Subject, Unit};
-use jianghai_core::{Ident, OrgKind, Organisation, Vessel, VesselKind};
 use jianghai_server::bus::BusConfig;
 use jianghai_server::{AppState, Application, Config};
-use jianghai_store::{DeviceKind, DeviceRecord, SensorRecord, Store, TokenOwner, TokenRecord};
+use jianghai_store::Store;
+
+mod common;
+use common::{BenchDevice, readings_body};
 
 const SECRET: &str = "jhd_scaleout-bench-device";
 const SENSORS: usize = 100;
 
-fn id(s: &str) -> Ident {
-    Ident::parse(s).expect("ident")
-}
-
 async fn seed(store: &Store) {
-    store
-        .create_organisation(&Organisation {
-            id: id("minsheng-shipping"),
-            name: "Minsheng".into(),
-            kind: OrgKind::Carrier,
-        })
-        .await
-        .expect("org");
-    store
-        .create_vessel(&Vessel {
-            id: id("minsheng-8"),
-            name: "Minsheng 8".into(),
-            kind: VesselKind::RiverRoRo,
-            carrier: id("minsheng-shipping"),
-            mmsi: None,
-            imo: None,
-        })
-        .await
-        .expect("vessel");
-    let now = format_time(Utc::now());
-    let device = DeviceRecord {
-        id: id("bench-dev"),
-        organisation: id("minsheng-shipping"),
-        kind: DeviceKind::Sensor,
-        name: "bench".into(),
-        created_at: now.clone(),
-        disabled_at: None,
-    };
-    let token = TokenRecord {
-        id: uuid::Uuid::new_v4(),
-        secret_hash: jianghai_server::auth::secret_hash(SECRET),
-        owner: TokenOwner::Device(device.id.clone()),
-        name: "bench".into(),
-        created_at: now.clone(),
-        expires_at: None,
-        revoked_at: None,
-    };
-    store.create_device(&device, &token).await.expect("device");
-    for i in 0..SENSORS {
-        store
-            .register_sensor(&SensorRecord {
-                device: id("bench-dev"),
-                sensor: format!("s{i:03}"),
-                organisation: id("minsheng-shipping"),
-                measurement: MeasurementType::Temperature,
-                unit: Unit::Celsius,
-                subject: Subject::parse(&format!("deck:minsheng-8/D{i}")).expect("subject"),
-                name: format!("s{i:03}"),
-                created_at: now.clone(),
-                updated_at: now.clone(),
-            })
-            .await
-            .expect("sensor");
+    BenchDevice {
+        carrier: "minsheng-shipping",
+        vessels: &["minsheng-8"],
+        device: "bench-dev",
+        secret: SECRET,
     }
+    .seed(
+        store,
+        (0..SENSORS).map(|i| (format!("s{i:03}"), format!("deck:minsheng-8/D{i}"))),
+    )
+    .await
+    .expect("seed");
 }
 
 fn body(base: DateTime<Utc>, first: usize, batch: usize) -> String {
-    let readings: Vec<serde_json::Value> = (first..first + batch)
-        .map(|n| {
-            serde_json::json!({
-                "sensor": format!("s{:03}", n % SENSORS),
-                "measurement": "Temperature",
-                "value": 20.0 + (n % 7) as f64,
-                "unit": "CEL",
-                "time": format_time(base + chrono::Duration::microseconds(n as i64 * 7)),
-            })
-        })
-        .collect();
-    serde_json::json!({ "readings": readings }).to_string()
+    let sensors: Vec<String> = (0..SENSORS).map(|i| format!("s{i:03}")).collect();
+    readings_body((first..first + batch).map(|n| {
+        (
+            sensors[n % SENSORS].as_str(),
+            20.0 + (n % 7) as f64,
+            base + chrono::Duration::microseconds(n as i64 * 7),
+        )
+    }))
 }
 
 /// Starts `nodes` nodes on `url` (with the bus when `bus` is set); readings/s over `seconds`.

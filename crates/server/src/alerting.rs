@@ -111,48 +111,88 @@ pub fn draft(a: &jianghai_watch::Alarm) -> AlertDraft {
     }
 }
 
-/// Writes the engine's decisions as alerts; a failure is logged and the next goes on.
+/// Writes the engine's decisions as alerts, in order; a failure is logged and the next goes on.
+/// Raises in a row are written in one transaction ([`Store::raise_alerts`]: one wait for the
+/// writer, one commit); should that fail, each is tried on its own.
 pub async fn persist(store: &Store, decisions: Vec<Decision>) {
+    let mut raises: Vec<AlertDraft> = Vec::new();
     for d in decisions {
-        let r = match &d {
-            Decision::Raise(a) => store.raise_alert(&draft(a)).await.map(drop),
-            Decision::Clear { rule, subject, at } => store
-                .clear_alert(rule.as_str(), subject.kind().as_str(), subject.id(), *at)
-                .await
-                .map(drop),
-        };
-        if let Err(e) = r {
-            tracing::error!(error = %e, rule = %d.rule(), subject = %d.subject(), "Cannot record the watch engine's decision.");
+        match d {
+            Decision::Raise(a) => raises.push(draft(&a)),
+            Decision::Clear { rule, subject, at } => {
+                raise_all(store, std::mem::take(&mut raises)).await;
+                if let Err(e) = store
+                    .clear_alert(rule.as_str(), subject.kind().as_str(), subject.id(), at)
+                    .await
+                {
+                    tracing::error!(error = %e, rule = %rule, subject = %subject, "Cannot record the watch engine's decision.");
+                }
+            }
+        }
+    }
+    raise_all(store, raises).await;
+}
+
+async fn raise_all(store: &Store, drafts: Vec<AlertDraft>) {
+    if drafts.is_empty() || store.raise_alerts(&drafts).await.is_ok() {
+        return;
+    }
+    for d in drafts {
+        if let Err(e) = store.raise_alert(&d).await {
+            tracing::error!(error = %e, rule = %d.rule, subject = %format!("{}:{}", d.subject_kind, d.subject_id), "Cannot record the watch engine's decision.");
         }
     }
 }
 
 /// Runs the engine over `input` until it closes, ticking every `tick` (reorder window
 /// releases, silence); time is the wall clock, handed to the pure engine.
+///
+/// The engine's decisions are written by a second loop of this task, in the order they were
+/// made: writing an alert waits for the store's writer (on SQLite, behind the batch of
+/// readings being committed, tens of milliseconds under load), and while the engine itself
+/// waited for that, every reading after it waited too — at 20 alerts a second under a stream of
+/// readings, the engine fell seconds behind.
 pub async fn run_watch(
     store: Store,
     rules: RuleSet,
     mut input: mpsc::Receiver<Vec<Observation>>,
     tick: Duration,
 ) {
-    let mut engine = jianghai_watch::Engine::new(rules);
-    let mut ticks = tokio::time::interval(tick);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        let decisions = tokio::select! {
-            batch = input.recv() => {
-                let Some(batch) = batch else { return };
-                let now = Utc::now();
-                let mut out = Vec::new();
-                for obs in &batch {
-                    out.extend(engine.observe(obs, now));
+    let (decided, mut to_write) = mpsc::channel::<Vec<Decision>>(WATCH_QUEUE);
+    let evaluate = async move {
+        let mut engine = jianghai_watch::Engine::new(rules);
+        let mut ticks = tokio::time::interval(tick);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            let decisions = tokio::select! {
+                batch = input.recv() => {
+                    let Some(batch) = batch else { return };
+                    let now = Utc::now();
+                    let mut out = Vec::new();
+                    for obs in &batch {
+                        out.extend(engine.observe(obs, now));
+                    }
+                    out
                 }
-                out
+                _ = ticks.tick() => engine.tick(Utc::now()),
+            };
+            // Waits for room when the writer is this far behind. On return `decided` is
+            // dropped: the writer finishes what is queued, then ends.
+            if !decisions.is_empty() && decided.send(decisions).await.is_err() {
+                return;
             }
-            _ = ticks.tick() => engine.tick(Utc::now()),
-        };
-        persist(&store, decisions).await;
-    }
+        }
+    };
+    let write = async {
+        while let Some(mut decisions) = to_write.recv().await {
+            // Everything waiting goes in together (in order): one transaction for the raises.
+            while let Ok(more) = to_write.try_recv() {
+                decisions.extend(more);
+            }
+            persist(&store, decisions).await;
+        }
+    };
+    tokio::join!(evaluate, write);
 }
 
 use crate::webhooks::WebhookConfig;

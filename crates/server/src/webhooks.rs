@@ -109,13 +109,14 @@ pub async fn dispatch(store: Store, cfg: WebhookConfig) {
     };
     let mut changes = store.alert_log_changes();
     loop {
+        // Before reading the log, so that a commit during the read still wakes the wait.
+        changes.mark_unchanged();
         if let Err(e) = enqueue(&store).await {
             tracing::warn!(error = %e, "Webhook dispatcher cannot read the alert log.");
         }
         if let Err(e) = send_due(&store, &client, &cfg, Utc::now()).await {
             tracing::warn!(error = %e, "Webhook dispatcher cannot record deliveries.");
         }
-        changes.mark_unchanged();
         tokio::select! {
             _ = changes.changed() => {}
             _ = tokio::time::sleep(cfg.tick) => {}

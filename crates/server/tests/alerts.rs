@@ -8,6 +8,7 @@ use std::time::Duration;
 use chrono::Utc;
 use futures_util::StreamExt;
 use hmac::{KeyInit, Mac};
+use jianghai_core::reading::Subject;
 use jianghai_core::{Actor, Event, Ident, Step, Vin};
 use jianghai_server::{AppState, Application, Config, bootstrap};
 use jianghai_store::{AlertDraft, Role, Severity, Store};
@@ -1115,6 +1116,31 @@ async fn readings_over_http_raise_alerts_for_the_right_parties(w: &W) {
     // The door opens while the car is still in the yard: not in transit, no alert.
     post(door.clone(), json!([{"sensor": "door", "measurement": "DoorOpen", "value": true, "time": ago(40)},
                                {"sensor": "door", "measurement": "DoorOpen", "value": false, "time": ago(39)}])).await;
+    // What the engine is told: two decks of the ship (one vessel's windows, held once) and a
+    // yard, not in transit before the departure …
+    let transit = jianghai_server::ingest::TransitCache::default();
+    let places: Vec<Subject> = [
+        "deck:minsheng-ro-ro-8/D4",
+        "deck:minsheng-ro-ro-8/D2",
+        "vessel:minsheng-ro-ro-8",
+        "facility:guoyuan-yard",
+    ]
+    .iter()
+    .map(|s| Subject::parse(s).expect("subject"))
+    .collect();
+    let in_transit = |transit: jianghai_server::ingest::TransitCache, places: Vec<Subject>| {
+        let store = w.store.clone();
+        async move {
+            let now = Utc::now();
+            let keys: Vec<(&Subject, chrono::DateTime<Utc>)> =
+                places.iter().map(|p| (p, now)).collect();
+            transit.in_transit(&store, &keys).await.expect("in transit")
+        }
+    };
+    assert_eq!(
+        in_transit(transit.clone(), places.clone()).await,
+        vec![false; 4]
+    );
     // Gate-in … departure of rv-0001 with the car aboard; the door opens again.
     let mut at = Utc::now() - chrono::Duration::seconds(35);
     for (step, org) in [
@@ -1146,6 +1172,11 @@ async fn readings_over_http_raise_alerts_for_the_right_parties(w: &W) {
             .unwrap_or_else(|e| panic!("{step}: {e}"));
         at += chrono::Duration::seconds(1);
     }
+    // … and the same cache sees the departure once the ledger has moved.
+    assert_eq!(
+        in_transit(transit.clone(), places.clone()).await,
+        vec![true, true, true, false]
+    );
     post(
         door,
         json!([{"sensor": "door", "measurement": "DoorOpen", "value": true, "time": ago(5)}]),

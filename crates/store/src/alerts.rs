@@ -490,6 +490,9 @@ struct Change {
 /// An alert with the severity it had before the statement (repeats of a raise only).
 type Changed = (Alert, Option<Severity>);
 
+/// The log entries a change makes of the alerts it changed.
+type LogFn<'a> = Box<dyn FnOnce(&[Changed]) -> Vec<LogEntry> + Send + 'a>;
+
 impl Store {
     /// How to begin a write transaction on this engine, and the in-process writer lock that
     /// SQLite (one writer at a time) takes so writers queue here instead of retrying on busy.
@@ -531,30 +534,49 @@ impl Store {
     async fn alert_write(
         &self,
         change: Change,
-        log: impl FnOnce(&[Changed]) -> Vec<LogEntry>,
+        log: impl FnOnce(&[Changed]) -> Vec<LogEntry> + Send,
     ) -> Result<Vec<Alert>, StoreError> {
+        Ok(self
+            .alert_writes(vec![(change, Box::new(log))])
+            .await?
+            .into_iter()
+            .next()
+            .unwrap_or_default())
+    }
+
+    /// Runs each change in turn and appends the log entries each makes, all in one write
+    /// transaction (one wait for the writer, one commit); returns each change's alerts.
+    async fn alert_writes(
+        &self,
+        changes: Vec<(Change, LogFn<'_>)>,
+    ) -> Result<Vec<Vec<Alert>>, StoreError> {
         let (begin, _writer) = self.writer().await;
-        let (changed, head) = on_backend!(&self.backend, |pool| {
+        let (all, head) = on_backend!(&self.backend, |pool| {
             use sqlx::Row;
             let mut tx = pool.begin_with(begin).await?;
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(change.sql));
-            for a in change.args {
-                q = match a {
-                    Arg::Text(s) => q.bind(s),
-                    Arg::OptText(s) => q.bind(s),
-                    Arg::Int(n) => q.bind(n),
-                };
+            let mut all: Vec<Vec<Alert>> = Vec::with_capacity(changes.len());
+            let mut entries: Vec<LogEntry> = Vec::new();
+            for (change, log) in changes {
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(change.sql));
+                for a in change.args {
+                    q = match a {
+                        Arg::Text(s) => q.bind(s),
+                        Arg::OptText(s) => q.bind(s),
+                        Arg::Int(n) => q.bind(n),
+                    };
+                }
+                let rows = q.fetch_all(&mut *tx).await?;
+                let mut changed: Vec<Changed> = Vec::with_capacity(rows.len());
+                for r in rows {
+                    let before: Option<String> = r.try_get(22)?;
+                    changed.push((
+                        alert(alert_row!(r, 0))?,
+                        before.as_deref().and_then(Severity::parse),
+                    ));
+                }
+                entries.extend(log(&changed));
+                all.push(changed.into_iter().map(|(a, _)| a).collect());
             }
-            let rows = q.fetch_all(&mut *tx).await?;
-            let mut changed: Vec<Changed> = Vec::with_capacity(rows.len());
-            for r in rows {
-                let before: Option<String> = r.try_get(22)?;
-                changed.push((
-                    alert(alert_row!(r, 0))?,
-                    before.as_deref().and_then(Severity::parse),
-                ));
-            }
-            let entries = log(&changed);
             let mut head = None;
             if !entries.is_empty() {
                 let n = i64::try_from(entries.len()).unwrap_or(i64::MAX);
@@ -582,7 +604,7 @@ impl Store {
                 head = Some(last);
             }
             tx.commit().await?;
-            (changed, head)
+            (all, head)
         });
         if let Some(head) = head {
             self.alert_log.send_if_modified(|h| {
@@ -591,91 +613,45 @@ impl Store {
                 moved
             });
         }
-        Ok(changed.into_iter().map(|(a, _)| a).collect())
+        Ok(all)
     }
 
     /// Raises an alert: opens one, or, when one is already open for the same rule and
     /// subject, counts the repeat on it (latest evidence, last seen, the higher severity).
     /// Safe against concurrent raises on any number of connections and nodes.
     pub async fn raise_alert(&self, d: &AlertDraft) -> Result<RaisedAlert, StoreError> {
-        d.validate()?;
-        let evidence = serde_json::to_string(&d.evidence)
-            .map_err(|e| StoreError::Invalid(format!("evidence: {e}")))?;
-        if evidence.len() > MAX_EVIDENCE_BYTES {
-            return Err(StoreError::Invalid(format!(
-                "the evidence is {} bytes of JSON; at most {MAX_EVIDENCE_BYTES} are kept",
-                evidence.len()
-            )));
-        }
-        let at = format_time(d.at);
-        let returning = returning();
-        let rank =
-            |c: &str| format!("(CASE {c} WHEN 'critical' THEN 2 WHEN 'warning' THEN 1 ELSE 0 END)");
-        let sql = format!(
-            "INSERT INTO alerts AS a (id, rule, subject_kind, subject_id, owner, source, \
-             severity, state, title, detail, evidence, last_evidence, opened_at, last_seen, \
-             count, escalation) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 'open', $8, $9, $10, $10, $11, $11, 1, 0) \
-             ON CONFLICT (rule, subject_kind, subject_id) WHERE resolved_at IS NULL DO UPDATE SET \
-             count = a.count + 1, \
-             last_seen = CASE WHEN excluded.last_seen > a.last_seen \
-                              THEN excluded.last_seen ELSE a.last_seen END, \
-             last_evidence = excluded.last_evidence, title = excluded.title, \
-             detail = excluded.detail, severity_before = a.severity, \
-             severity = CASE WHEN {} > {} THEN excluded.severity ELSE a.severity END \
-             RETURNING {returning}",
-            rank("excluded.severity"),
-            rank("a.severity"),
-        );
-        let change = Change {
-            sql,
-            args: vec![
-                Arg::Text(Uuid::now_v7().to_string()),
-                Arg::Text(d.rule.clone()),
-                Arg::Text(d.subject_kind.clone()),
-                Arg::Text(d.subject_id.clone()),
-                Arg::Text(owner_of(&d.subject_kind, &d.subject_id)),
-                Arg::Text(d.source.clone()),
-                Arg::Text(d.severity.as_str().into()),
-                Arg::Text(d.title.clone()),
-                Arg::Text(d.detail.clone()),
-                Arg::Text(evidence),
-                Arg::Text(at),
-            ],
-        };
-        let changed = self
-            .alert_write(change, |changed| {
-                changed
-                    .iter()
-                    .filter_map(|(a, before)| {
-                        let (kind, detail) = if a.count == 1 {
-                            ("raised", a.title.clone())
-                        } else if before.is_some_and(|b| a.severity > b) {
-                            (
-                                "updated",
-                                format!("severity raised to {}", a.severity.as_str()),
-                            )
-                        } else {
-                            return None;
-                        };
-                        Some(LogEntry {
-                            alert: a.id,
-                            kind,
-                            actor: d.source.clone(),
-                            detail,
-                        })
-                    })
-                    .collect()
-            })
-            .await?;
-        let alert = changed
+        self.raise_alerts(std::slice::from_ref(d))
+            .await?
             .into_iter()
             .next()
-            .ok_or_else(|| StoreError::Corrupt("the alert upsert returned no row".into()))?;
-        Ok(RaisedAlert {
-            created: alert.count == 1,
-            alert,
-        })
+            .ok_or_else(|| StoreError::Corrupt("the alert upsert returned no row".into()))
+    }
+
+    /// [`Store::raise_alert`] for each draft in turn, all in one write transaction: one wait
+    /// for the writer and one commit for the lot (the watch engine's decisions queue up behind
+    /// the readings' group commits under load). Refuses the whole call, writing nothing, if a
+    /// draft is invalid.
+    pub async fn raise_alerts(
+        &self,
+        drafts: &[AlertDraft],
+    ) -> Result<Vec<RaisedAlert>, StoreError> {
+        let changes = drafts
+            .iter()
+            .map(raise_change)
+            .collect::<Result<Vec<_>, _>>()?;
+        self.alert_writes(changes)
+            .await?
+            .into_iter()
+            .map(|changed| {
+                let alert = changed.into_iter().next().ok_or_else(|| {
+                    StoreError::Corrupt("the alert upsert returned no row".into())
+                })?;
+                Ok(RaisedAlert {
+                    created: alert.count == 1,
+                    alert,
+                })
+            })
+            .collect()
     }
 
     /// Resolves the open alert of `rule` on the subject, if any, because its condition has
@@ -1083,6 +1059,80 @@ fn store_to_alert(e: StoreError) -> AlertError {
         StoreError::Invalid(m) => AlertError::Invalid(m),
         other => AlertError::Store(other),
     }
+}
+
+/// The upsert that raises `d`, and the log entries it makes.
+fn raise_change(d: &AlertDraft) -> Result<(Change, LogFn<'static>), StoreError> {
+    d.validate()?;
+    let evidence = serde_json::to_string(&d.evidence)
+        .map_err(|e| StoreError::Invalid(format!("evidence: {e}")))?;
+    if evidence.len() > MAX_EVIDENCE_BYTES {
+        return Err(StoreError::Invalid(format!(
+            "the evidence is {} bytes of JSON; at most {MAX_EVIDENCE_BYTES} are kept",
+            evidence.len()
+        )));
+    }
+    let at = format_time(d.at);
+    let returning = returning();
+    let rank =
+        |c: &str| format!("(CASE {c} WHEN 'critical' THEN 2 WHEN 'warning' THEN 1 ELSE 0 END)");
+    let sql = format!(
+        "INSERT INTO alerts AS a (id, rule, subject_kind, subject_id, owner, source, \
+         severity, state, title, detail, evidence, last_evidence, opened_at, last_seen, \
+         count, escalation) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'open', $8, $9, $10, $10, $11, $11, 1, 0) \
+         ON CONFLICT (rule, subject_kind, subject_id) WHERE resolved_at IS NULL DO UPDATE SET \
+         count = a.count + 1, \
+         last_seen = CASE WHEN excluded.last_seen > a.last_seen \
+                          THEN excluded.last_seen ELSE a.last_seen END, \
+         last_evidence = excluded.last_evidence, title = excluded.title, \
+         detail = excluded.detail, severity_before = a.severity, \
+         severity = CASE WHEN {} > {} THEN excluded.severity ELSE a.severity END \
+         RETURNING {returning}",
+        rank("excluded.severity"),
+        rank("a.severity"),
+    );
+    let change = Change {
+        sql,
+        args: vec![
+            Arg::Text(Uuid::now_v7().to_string()),
+            Arg::Text(d.rule.clone()),
+            Arg::Text(d.subject_kind.clone()),
+            Arg::Text(d.subject_id.clone()),
+            Arg::Text(owner_of(&d.subject_kind, &d.subject_id)),
+            Arg::Text(d.source.clone()),
+            Arg::Text(d.severity.as_str().into()),
+            Arg::Text(d.title.clone()),
+            Arg::Text(d.detail.clone()),
+            Arg::Text(evidence),
+            Arg::Text(at),
+        ],
+    };
+    let actor = d.source.clone();
+    let log: LogFn<'static> = Box::new(move |changed: &[Changed]| {
+        changed
+            .iter()
+            .filter_map(|(a, before)| {
+                let (kind, detail) = if a.count == 1 {
+                    ("raised", a.title.clone())
+                } else if before.is_some_and(|b| a.severity > b) {
+                    (
+                        "updated",
+                        format!("severity raised to {}", a.severity.as_str()),
+                    )
+                } else {
+                    return None;
+                };
+                Some(LogEntry {
+                    alert: a.id,
+                    kind,
+                    actor: actor.clone(),
+                    detail,
+                })
+            })
+            .collect()
+    });
+    Ok((change, log))
 }
 
 #[cfg(test)]

@@ -58,7 +58,7 @@ pub use loading::{
 };
 pub use monitoring::{
     DEFAULT_RETENTION_DAYS, IngestRow, Outcome, ROLLUP_RESOLUTIONS, Rollup, SensorRecord,
-    SensorScope, StoredReading, bucket,
+    SensorScope, StoredReading, bucket, transit_vessel,
 };
 pub use scoped::{OrgScope, ShipmentError, ShipmentScope, VehicleScope, VoyageScope};
 pub use tally::{
@@ -125,7 +125,17 @@ pub struct Store {
     pub(crate) write_lock: std::sync::Arc<tokio::sync::Mutex<()>>,
     /// The alert-log head this process last committed; wakes the live streams.
     pub(crate) alert_log: std::sync::Arc<tokio::sync::watch::Sender<i64>>,
+    /// SQLite file stores: the connection readings are written on (opened on first use, taken
+    /// after `write_lock`). Always the same one, because SQLite drops a connection's whole page
+    /// cache when another connection has committed since its last transaction: from the pool's
+    /// round robin, each batch of readings found a cold cache and read its b-tree pages again.
+    pub(crate) ingest_conn: Option<IngestConn>,
 }
+
+/// The dedicated ingestion connection of a SQLite store; `None` until opened (and again after
+/// an error, so the next batch reconnects).
+pub(crate) type IngestConn =
+    std::sync::Arc<tokio::sync::Mutex<Option<sqlx::sqlite::SqliteConnection>>>;
 
 impl Store {
     /// Opens (creating if needed) the store at `url` and brings its schema up to date.
@@ -158,7 +168,11 @@ impl Store {
             // 32 MiB of page cache per connection (the default is 2 MiB): a batch of readings
             // with its rollups dirties more pages than that, and spilling them mid-transaction
             // showed up as a tenth of the ingestion profile.
-            .pragma("cache_size", "-32768");
+            .pragma("cache_size", "-32768")
+            // Checkpoints are the background task's ([`checkpoints`]); a connection copies the
+            // WAL into the database after its own commit only past this many pages (SQLite's
+            // default is 1,000), should that task fall behind.
+            .pragma("wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES.to_string());
         opts = if memory {
             opts.in_memory(true).shared_cache(true)
         } else {
@@ -175,11 +189,20 @@ impl Store {
             .run(&pool)
             .await
             .map_err(OpenError::Migrate)?;
-        Ok(Store {
-            backend: Backend::Sqlite(pool),
+        let store = Store {
+            backend: Backend::Sqlite(pool.clone()),
             write_lock: Default::default(),
             alert_log: Default::default(),
-        })
+            // An in-memory store is one connection's (the pool's only one): nothing to gain.
+            ingest_conn: (!memory).then(Default::default),
+        };
+        if !memory {
+            tokio::spawn(checkpoints(
+                pool,
+                std::sync::Arc::downgrade(&store.write_lock),
+            ));
+        }
+        Ok(store)
     }
 
     async fn open_postgres(url: &str) -> Result<Store, OpenError> {
@@ -221,6 +244,7 @@ impl Store {
             backend: Backend::Postgres(pool),
             write_lock: Default::default(),
             alert_log: Default::default(),
+            ingest_conn: None,
         };
         store
             .create_reading_partitions(chrono::Utc::now())
@@ -251,6 +275,58 @@ impl Store {
     /// Closes the connections, waiting for them to finish.
     pub async fn close(&self) {
         on_backend!(&self.backend, |pool| pool.close().await)
+    }
+}
+
+/// WAL pages past which a SQLite connection checkpoints by itself after its commit.
+const WAL_AUTOCHECKPOINT_PAGES: i64 = 20_000;
+/// How often [`checkpoints`] runs.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
+/// WAL pages past which [`checkpoints`] holds this process's writers back to finish.
+const WAL_RESTART_PAGES: i64 = 8_000;
+
+/// A SQLite file store's checkpoints: every [`CHECKPOINT_EVERY`] the committed WAL pages are
+/// copied into the database file (`PASSIVE`: beside the writers, never holding them up).
+///
+/// SQLite's default is that the connection whose commit takes the WAL past 1,000 pages
+/// checkpoints it there and then: under a stream of readings that put a checkpoint and its
+/// fsync into every few group commits (and into alerts' commits), all while holding the one
+/// write lock. Once every half second instead, a page changed by many commits in between (the
+/// b-tree leaf a busy sensor appends to) is copied once rather than once per 1,000-page span.
+///
+/// A passive checkpoint does not finish while writers keep appending, and the WAL starts over
+/// only after one has: past [`WAL_RESTART_PAGES`] the task takes the in-process write lock for
+/// the remainder (the pages committed since it started), so the WAL stays bounded. Durability is
+/// untouched: every commit is in the fsynced WAL before it is acknowledged, checkpointed or not.
+/// Ends when the store is dropped or closed.
+async fn checkpoints(pool: SqlitePool, store: std::sync::Weak<tokio::sync::Mutex<()>>) {
+    async fn passive(pool: &SqlitePool) -> Result<(i64, i64, i64), sqlx::Error> {
+        sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
+            .fetch_one(pool)
+            .await
+    }
+    let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let Some(write_lock) = store.upgrade() else {
+            return;
+        };
+        if pool.is_closed() {
+            return;
+        }
+        let done = match passive(&pool).await {
+            Ok((_, log, copied)) if log > WAL_RESTART_PAGES && copied < log => {
+                let _writers = write_lock.lock().await;
+                passive(&pool).await
+            }
+            other => other,
+        };
+        if let Err(e) = done
+            && !pool.is_closed()
+        {
+            tracing::warn!(error = %e, "WAL checkpoint failed; retrying.");
+        }
     }
 }
 

@@ -6,6 +6,7 @@
 //! commit that gathers many submitters into one call is [`crate::ingest::Ingestor`].
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use jianghai_core::ledger::format_time;
@@ -174,6 +175,19 @@ fn owner(s: &Subject) -> &str {
     }
 }
 
+/// The vessel whose voyages are `subject`'s transit windows, for a vessel and for a deck, zone
+/// or seal on board (the zone or seal of a facility names the facility, which has none):
+/// [`Store::transit_windows`] of such a subject is [`Store::voyage_windows`] of this id, so a
+/// cache can hold them once per vessel rather than once per deck. `None` for other kinds.
+pub fn transit_vessel(subject: &Subject) -> Option<&str> {
+    match subject.kind() {
+        SubjectKind::Vessel | SubjectKind::Deck | SubjectKind::Zone | SubjectKind::Seal => {
+            Some(owner(subject))
+        }
+        _ => None,
+    }
+}
+
 /// Start of the `resolution`-second bucket holding `t`.
 pub fn bucket(t: DateTime<Utc>, resolution: i64) -> DateTime<Utc> {
     t.duration_trunc(Duration::seconds(resolution)).unwrap_or(t)
@@ -186,6 +200,316 @@ struct Acc {
     max: f64,
     sum: f64,
     count: i64,
+}
+
+/// The sizes of the statements `n` rows are written with: whole statements of
+/// [`ROWS_PER_STATEMENT`], then the rest in powers of two, largest first. A batch's last
+/// statement used to have whatever size was left, so nearly every batch prepared (parsed and
+/// compiled) a new multi-row statement of thousands of parameters, and the connection's
+/// statement cache filled with them; these few sizes are prepared once per connection.
+fn statement_sizes(n: usize) -> impl Iterator<Item = usize> {
+    let rest = n % ROWS_PER_STATEMENT;
+    std::iter::repeat_n(ROWS_PER_STATEMENT, n / ROWS_PER_STATEMENT).chain(
+        (0..usize::BITS)
+            .rev()
+            .map(|b| 1usize << b)
+            .filter(move |bit| rest & bit != 0),
+    )
+}
+
+/// `items` cut into consecutive slices of [`statement_sizes`].
+fn statements<T>(items: &[T]) -> impl Iterator<Item = &[T]> {
+    let mut at = 0;
+    statement_sizes(items.len()).map(move |n| {
+        let s = &items[at..at + n];
+        at += n;
+        s
+    })
+}
+
+/// `INSERT` of `rows` readings that skips stored keys, returning the new ones' keys if asked.
+fn readings_insert(engine: Engine, rows: usize, returning: bool) -> String {
+    let mut sql =
+        String::from("INSERT INTO readings (device, sensor, at, value, unit, lat, lon) VALUES ");
+    push_rows(&mut sql, engine, rows, 7);
+    sql.push_str(" ON CONFLICT DO NOTHING");
+    if returning {
+        sql.push_str(" RETURNING device, sensor, at");
+    }
+    sql
+}
+
+/// [`readings_insert`] with the values of `chunk` (rows of `plan`) bound; generic over the
+/// engine's argument type, as `sqlx::query` is.
+fn bind_readings<'q, DB>(
+    plan: &Plan<'_>,
+    chunk: &[usize],
+    sql: String,
+) -> sqlx::query::Query<'q, DB, <DB as sqlx::Database>::Arguments>
+where
+    DB: sqlx::Database,
+    Arc<str>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    &'static str: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    f64: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+    Option<f64>: sqlx::Encode<'q, DB> + sqlx::Type<DB>,
+{
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for &i in chunk {
+        let r = &plan.rows[i].reading;
+        let (device, sensor) = &plan.names[plan.name_of[i] as usize];
+        q = q
+            .bind(device.clone())
+            .bind(sensor.clone())
+            .bind(plan.times[i].clone())
+            .bind(r.value)
+            .bind(r.unit.code())
+            .bind(r.position.map(|p| p.lat))
+            .bind(r.position.map(|p| p.lon));
+    }
+    q
+}
+
+/// A batch of readings ready to be written: keys built once, duplicates within the batch
+/// found, and the rows to insert in key order (consecutive inserts then land on the same
+/// b-tree pages, and rollups come out grouped).
+struct Plan<'a> {
+    rows: &'a [IngestRow],
+    /// Each row's event time as stored.
+    times: Vec<Arc<str>>,
+    /// Each distinct (device, sensor) once, bound by reference count rather than copied.
+    names: Vec<(Arc<str>, Arc<str>)>,
+    /// Each row's index into `names`.
+    name_of: Vec<u32>,
+    /// The first row of each distinct key, in key order: the rows to insert.
+    candidates: Vec<usize>,
+}
+
+impl<'a> Plan<'a> {
+    fn new(rows: &'a [IngestRow]) -> Plan<'a> {
+        let mut index: HashMap<(&str, &str), u32> = HashMap::new();
+        let mut names: Vec<(Arc<str>, Arc<str>)> = Vec::new();
+        let name_of: Vec<u32> = rows
+            .iter()
+            .map(|r| {
+                let key = (r.reading.device.as_str(), r.reading.sensor.as_str());
+                *index.entry(key).or_insert_with(|| {
+                    names.push((Arc::from(key.0), Arc::from(key.1)));
+                    // A batch is far smaller than 2³² readings.
+                    (names.len() - 1) as u32
+                })
+            })
+            .collect();
+        // Names ranked in the stores' order (byte-wise, as SQLite's BINARY collation and
+        // PostgreSQL's C collation of the key compare).
+        let mut order: Vec<u32> = (0..names.len() as u32).collect();
+        order.sort_unstable_by(|&a, &b| names[a as usize].cmp(&names[b as usize]));
+        let mut rank = vec![0u32; names.len()];
+        for (r, &n) in order.iter().enumerate() {
+            rank[n as usize] = r as u32;
+        }
+        // The stored time has microseconds: two times within the same microsecond are one key.
+        let mut first: HashSet<(u32, i64)> = HashSet::with_capacity(rows.len());
+        let mut candidates: Vec<usize> = (0..rows.len())
+            .filter(|&i| first.insert((name_of[i], rows[i].reading.time.timestamp_micros())))
+            .collect();
+        candidates.sort_unstable_by_key(|&i| {
+            (
+                rank[name_of[i] as usize],
+                rows[i].reading.time.timestamp_micros(),
+            )
+        });
+        Plan {
+            rows,
+            times: rows
+                .iter()
+                .map(|r| Arc::from(format_time(r.reading.time)))
+                .collect(),
+            names,
+            name_of,
+            candidates,
+        }
+    }
+
+    /// The rollup rows of the newly stored readings (`stored` per row), in key order:
+    /// (name, resolution, bucket start, accumulated values).
+    fn rollups(&self, stored: &[bool]) -> Vec<(u32, i64, DateTime<Utc>, Acc)> {
+        let mut out = Vec::new();
+        let new: Vec<usize> = self
+            .candidates
+            .iter()
+            .copied()
+            .filter(|&i| stored[i])
+            .collect();
+        // Candidates are sorted by name, then time: each name's readings are one run, and
+        // within it each bucket's readings are consecutive.
+        for run in new.chunk_by(|&a, &b| self.name_of[a] == self.name_of[b]) {
+            let name = self.name_of[run[0]];
+            for res in ROLLUP_RESOLUTIONS {
+                let mut current: Option<(DateTime<Utc>, Acc)> = None;
+                for &i in run {
+                    let r = &self.rows[i].reading;
+                    let b = bucket(r.time, res);
+                    match &mut current {
+                        Some((at, a)) if *at == b => {
+                            a.min = a.min.min(r.value);
+                            a.max = a.max.max(r.value);
+                            a.sum += r.value;
+                            a.count += 1;
+                        }
+                        _ => {
+                            if let Some((at, a)) = current.take() {
+                                out.push((name, res, at, a));
+                            }
+                            current = Some((
+                                b,
+                                Acc {
+                                    min: r.value,
+                                    max: r.value,
+                                    sum: r.value,
+                                    count: 1,
+                                },
+                            ));
+                        }
+                    }
+                }
+                if let Some((at, a)) = current {
+                    out.push((name, res, at, a));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// Writes a [`Plan`] in the transaction `$tx` and commits it; evaluates to whether each row
+/// was newly stored (a macro so that one body serves both engines' transaction types).
+macro_rules! write_plan {
+    ($plan:expr, $tx:expr, $engine:expr) => {
+        async {
+            use sqlx::Row;
+            let plan: &Plan<'_> = $plan;
+            let engine: Engine = $engine;
+            let rows = plan.rows;
+            let mut stored = vec![false; rows.len()];
+            let mut tx = $tx;
+            // PostgreSQL copies large batches ([`crate::volume`]).
+            let copied = if engine == Engine::Postgres {
+                let bulk: Vec<crate::volume::BulkRow<'_>> = plan
+                    .candidates
+                    .iter()
+                    .map(|&i| {
+                        let r = &rows[i].reading;
+                        (
+                            r.device.as_str(),
+                            r.sensor.as_str(),
+                            &*plan.times[i],
+                            r.value,
+                            r.unit.code(),
+                            r.position.map(|p| p.lat),
+                            r.position.map(|p| p.lon),
+                        )
+                    })
+                    .collect();
+                crate::volume::Bulk::copy_new(&mut *tx, &bulk).await?
+            } else {
+                None
+            };
+            let by_insert: &[usize] = if copied.is_some() {
+                &[]
+            } else {
+                &plan.candidates
+            };
+            // Which candidate a returned key is (built only when keys come back).
+            let key_index = || -> HashMap<(&str, &str, &str), usize> {
+                plan.candidates
+                    .iter()
+                    .map(|&i| {
+                        let r = &rows[i].reading;
+                        ((r.device.as_str(), r.sensor.as_str(), &*plan.times[i]), i)
+                    })
+                    .collect()
+            };
+            if let Some(copied) = &copied {
+                let by_key = key_index();
+                for (device, sensor, at) in copied {
+                    if let Some(&i) = by_key.get(&(device.as_str(), sensor.as_str(), at.as_str())) {
+                        stored[i] = true;
+                    }
+                }
+            }
+            // On SQLite (one writer: nobody else inserts meanwhile) the rows go in without
+            // RETURNING: a statement that inserted all its rows (nearly always: duplicates are
+            // resent batches) needs no answer row per reading, each of which sqlx copies and
+            // hands across threads. Only when a statement fell short are the readings rolled
+            // back to the savepoint and inserted again, returning which were new. PostgreSQL
+            // always returns them: its writers run side by side.
+            let optimistic = engine == Engine::Sqlite && !by_insert.is_empty();
+            let mut all_new = optimistic;
+            if optimistic {
+                sqlx::query("SAVEPOINT readings").execute(&mut *tx).await?;
+                for chunk in statements(by_insert) {
+                    let q = bind_readings(plan, chunk, readings_insert(engine, chunk.len(), false));
+                    if q.execute(&mut *tx).await?.rows_affected() != chunk.len() as u64 {
+                        all_new = false;
+                        break;
+                    }
+                }
+                if !all_new {
+                    sqlx::query("ROLLBACK TO readings")
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                sqlx::query("RELEASE readings").execute(&mut *tx).await?;
+            }
+            if all_new {
+                for &i in by_insert {
+                    stored[i] = true;
+                }
+            } else {
+                let by_key = key_index();
+                for chunk in statements(by_insert) {
+                    let q = bind_readings(plan, chunk, readings_insert(engine, chunk.len(), true));
+                    for row in q.fetch_all(&mut *tx).await? {
+                        let key: (&str, &str, &str) =
+                            (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
+                        if let Some(&i) = by_key.get(&key) {
+                            stored[i] = true;
+                        }
+                    }
+                }
+            }
+            let rollups = plan.rollups(&stored);
+            for chunk in statements(&rollups) {
+                let mut sql = String::from(
+                    "INSERT INTO reading_rollups AS r (device, sensor, resolution, bucket, \
+                     min, max, sum, count) VALUES ",
+                );
+                push_rows(&mut sql, engine, chunk.len(), 8);
+                sql.push_str(
+                    " ON CONFLICT (device, sensor, resolution, bucket) DO UPDATE SET \
+                     min = CASE WHEN excluded.min < r.min THEN excluded.min ELSE r.min END, \
+                     max = CASE WHEN excluded.max > r.max THEN excluded.max ELSE r.max END, \
+                     sum = r.sum + excluded.sum, count = r.count + excluded.count",
+                );
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                for (name, res, b, a) in chunk {
+                    let (device, sensor) = &plan.names[*name as usize];
+                    q = q
+                        .bind(device.clone())
+                        .bind(sensor.clone())
+                        .bind(*res)
+                        .bind(format_time(*b))
+                        .bind(a.min)
+                        .bind(a.max)
+                        .bind(a.sum)
+                        .bind(a.count);
+                }
+                q.execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            Ok::<Vec<bool>, StoreError>(stored)
+        }
+    };
 }
 
 impl Store {
@@ -382,137 +706,37 @@ impl Store {
     /// the minute and hour rollups of the new ones updated alongside. Returns, per input row,
     /// whether it was stored or a duplicate (of a stored reading or of an earlier row).
     pub async fn store_readings(&self, rows: &[IngestRow]) -> Result<Vec<Outcome>, StoreError> {
-        // Keys as stored; a key seen earlier in the batch is a duplicate already.
-        let keys: Vec<(String, String, String)> = rows
-            .iter()
-            .map(|r| {
-                (
-                    r.reading.device.to_string(),
-                    r.reading.sensor.clone(),
-                    format_time(r.reading.time),
-                )
-            })
-            .collect();
-        let mut first: HashMap<&(String, String, String), usize> = HashMap::new();
-        let mut candidates = Vec::with_capacity(rows.len());
-        for (i, k) in keys.iter().enumerate() {
-            if let std::collections::hash_map::Entry::Vacant(e) = first.entry(k) {
-                e.insert(i);
-                candidates.push(i);
-            }
-        }
-        let mut stored: HashSet<usize> = HashSet::with_capacity(candidates.len());
+        let plan = Plan::new(rows);
         let engine = self.engine();
         let (begin, _writer) = self.writer().await;
-        on_backend!(&self.backend, |pool| {
-            use sqlx::Row;
-            let mut tx = pool.begin_with(begin).await?;
-            // PostgreSQL copies large batches ([`crate::volume`]).
-            let bulk: Vec<crate::volume::BulkRow<'_>> = candidates
-                .iter()
-                .map(|&i| {
-                    let r = &rows[i].reading;
-                    (
-                        keys[i].0.as_str(),
-                        keys[i].1.as_str(),
-                        keys[i].2.as_str(),
-                        r.value,
-                        r.unit.code(),
-                        r.position.map(|p| p.lat),
-                        r.position.map(|p| p.lon),
-                    )
-                })
-                .collect();
-            let copied = crate::volume::Bulk::copy_new(&mut *tx, &bulk).await?;
-            for k in copied.iter().flatten() {
-                if let Some(&i) = first.get(k) {
-                    stored.insert(i);
+        let stored = match (&self.backend, &self.ingest_conn) {
+            (crate::Backend::Sqlite(pool), Some(slot)) => {
+                use sqlx::{ConnectOptions, Connection};
+                let mut slot = slot.lock().await;
+                let written = async {
+                    let conn = match slot.as_mut() {
+                        Some(c) => c,
+                        None => slot.insert(pool.connect_options().connect().await?),
+                    };
+                    write_plan!(&plan, conn.begin_with(begin).await?, engine).await
                 }
+                .await;
+                if written.is_err() {
+                    // Whatever went wrong, the next batch starts on a fresh connection.
+                    *slot = None;
+                }
+                written?
             }
-            let by_insert: &[usize] = if copied.is_some() { &[] } else { &candidates };
-            for chunk in by_insert.chunks(ROWS_PER_STATEMENT) {
-                let mut sql = String::from(
-                    "INSERT INTO readings (device, sensor, at, value, unit, lat, lon) VALUES ",
-                );
-                push_rows(&mut sql, engine, chunk.len(), 7);
-                sql.push_str(" ON CONFLICT DO NOTHING RETURNING device, sensor, at");
-                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-                for &i in chunk {
-                    let r = &rows[i].reading;
-                    q = q
-                        .bind(keys[i].0.as_str())
-                        .bind(keys[i].1.as_str())
-                        .bind(keys[i].2.as_str())
-                        .bind(r.value)
-                        .bind(r.unit.code())
-                        .bind(r.position.map(|p| p.lat))
-                        .bind(r.position.map(|p| p.lon));
-                }
-                for row in q.fetch_all(&mut *tx).await? {
-                    let k: (String, String, String) =
-                        (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
-                    if let Some(&i) = first.get(&k) {
-                        stored.insert(i);
-                    }
-                }
+            (crate::Backend::Sqlite(pool), None) => {
+                write_plan!(&plan, pool.begin_with(begin).await?, engine).await?
             }
-            // Rollups of what was newly stored, grouped per sensor (the first row of a
-            // sensor stands for it).
-            let mut slots: HashMap<(&str, &str), usize> = HashMap::new();
-            let mut acc: HashMap<(usize, i64, DateTime<Utc>), Acc> = HashMap::new();
-            for &i in &candidates {
-                if !stored.contains(&i) {
-                    continue;
-                }
-                let r = &rows[i].reading;
-                let slot = *slots
-                    .entry((keys[i].0.as_str(), keys[i].1.as_str()))
-                    .or_insert(i);
-                for res in ROLLUP_RESOLUTIONS {
-                    let e = acc.entry((slot, res, bucket(r.time, res))).or_insert(Acc {
-                        min: r.value,
-                        max: r.value,
-                        sum: 0.0,
-                        count: 0,
-                    });
-                    e.min = e.min.min(r.value);
-                    e.max = e.max.max(r.value);
-                    e.sum += r.value;
-                    e.count += 1;
-                }
+            (crate::Backend::Postgres(pool), _) => {
+                write_plan!(&plan, pool.begin_with(begin).await?, engine).await?
             }
-            let buckets: Vec<_> = acc.into_iter().collect();
-            for chunk in buckets.chunks(ROWS_PER_STATEMENT) {
-                let mut sql = String::from(
-                    "INSERT INTO reading_rollups AS r (device, sensor, resolution, bucket, \
-                     min, max, sum, count) VALUES ",
-                );
-                push_rows(&mut sql, engine, chunk.len(), 8);
-                sql.push_str(
-                    " ON CONFLICT (device, sensor, resolution, bucket) DO UPDATE SET \
-                     min = CASE WHEN excluded.min < r.min THEN excluded.min ELSE r.min END, \
-                     max = CASE WHEN excluded.max > r.max THEN excluded.max ELSE r.max END, \
-                     sum = r.sum + excluded.sum, count = r.count + excluded.count",
-                );
-                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-                for ((slot, res, b), a) in chunk {
-                    q = q
-                        .bind(keys[*slot].0.as_str())
-                        .bind(keys[*slot].1.as_str())
-                        .bind(*res)
-                        .bind(format_time(*b))
-                        .bind(a.min)
-                        .bind(a.max)
-                        .bind(a.sum)
-                        .bind(a.count);
-                }
-                q.execute(&mut *tx).await?;
-            }
-            tx.commit().await?;
-        });
+        };
         Ok((0..rows.len())
             .map(|i| {
-                if first.get(&keys[i]) == Some(&i) && stored.contains(&i) {
+                if stored[i] {
                     Outcome::Stored
                 } else {
                     Outcome::Duplicate
@@ -762,5 +986,26 @@ mod tests {
         let mut p = String::new();
         push_rows(&mut p, Engine::Postgres, 2, 3);
         assert_eq!(p, "($1,$2,$3),($4,$5,$6)");
+    }
+
+    #[test]
+    fn statement_sizes_cover_every_row_with_few_distinct_sizes() {
+        let mut seen = HashSet::new();
+        for n in 0..5_000 {
+            let sizes: Vec<usize> = statement_sizes(n).collect();
+            assert_eq!(sizes.iter().sum::<usize>(), n, "{n}");
+            assert!(
+                sizes.windows(2).all(|w| w[0] >= w[1]),
+                "largest first: {sizes:?}"
+            );
+            // At most the whole statements and one of each power of two below 1,000.
+            assert!(sizes.len() <= n / ROWS_PER_STATEMENT + 10, "{n}: {sizes:?}");
+            seen.extend(sizes);
+        }
+        // 1,000 and 1, 2, 4, … 512: every batch size is written with these 11 statements.
+        assert_eq!(seen.len(), 11, "{seen:?}");
+        let items: Vec<usize> = (0..2_345).collect();
+        let joined: Vec<usize> = statements(&items).flatten().copied().collect();
+        assert_eq!(joined, items);
     }
 }

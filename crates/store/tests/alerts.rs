@@ -68,6 +68,7 @@ macro_rules! both_engines {
 
 both_engines!(
     concurrent_raises_never_duplicate,
+    raises_in_one_transaction_open_repeat_and_log_like_single_ones,
     repeats_update_and_clear_resolves,
     lifecycle_moves_forward_only,
     unacknowledged_alerts_escalate,
@@ -141,6 +142,69 @@ async fn concurrent_raises_never_duplicate(p: &Pair) {
         events.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(),
         vec!["raised"]
     );
+}
+
+async fn raises_in_one_transaction_open_repeat_and_log_like_single_ones(p: &Pair) {
+    seed(&p.a).await;
+    let d3 = draft(
+        "deck-heat",
+        "deck",
+        "minsheng-8/D3",
+        Severity::Warning,
+        t0(),
+    );
+    let d4 = draft(
+        "deck-heat",
+        "deck",
+        "minsheng-8/D4",
+        Severity::Warning,
+        t0(),
+    );
+    let worse = AlertDraft {
+        severity: Severity::Critical,
+        ..d3.clone()
+    };
+    let bad = AlertDraft {
+        subject_kind: "planet".into(),
+        ..d4.clone()
+    };
+    // A bad draft refuses the whole call, and nothing of it is written.
+    assert!(p.a.raise_alerts(&[d3.clone(), bad]).await.is_err());
+    assert!(
+        p.a.alert_events_after(&AlertScope::All, 0, i64::MAX, 100)
+            .await
+            .expect("log")
+            .is_empty()
+    );
+    // D3 opened, D4 opened, D3 repeated with a higher severity, D3 repeated: in one call.
+    let out =
+        p.a.raise_alerts(&[d3.clone(), d4, worse, d3])
+            .await
+            .expect("raise");
+    assert_eq!(
+        out.iter().map(|r| r.created).collect::<Vec<_>>(),
+        vec![true, true, false, false]
+    );
+    assert_eq!(out[0].alert.id, out[2].alert.id);
+    assert_eq!(out[3].alert.count, 3);
+    assert_eq!(out[3].alert.severity, Severity::Critical);
+    // The log has what single raises would have written, in order, and the other pool sees it.
+    let events =
+        p.b.alert_events_after(&AlertScope::All, 0, i64::MAX, 100)
+            .await
+            .expect("log");
+    assert_eq!(
+        events
+            .iter()
+            .map(|e| (e.kind.as_str(), e.alert.id))
+            .collect::<Vec<_>>(),
+        vec![
+            ("raised", out[0].alert.id),
+            ("raised", out[1].alert.id),
+            ("updated", out[0].alert.id)
+        ]
+    );
+    assert_eq!(p.a.alert_log_head().await.expect("head"), 3);
 }
 
 async fn repeats_update_and_clear_resolves(p: &Pair) {

@@ -38,6 +38,8 @@ conformance!(
     sensors_are_registered_attached_and_scoped,
     readings_are_stored_once_with_rollups,
     a_batch_of_several_statements_keeps_each_value_with_its_key,
+    duplicates_in_a_later_statement_are_found_and_counted_once,
+    readings_are_stored_on_the_writer_after_other_writes,
     retention_deletes_what_is_older_than_the_organisations_retention,
     transit_windows_follow_the_ledger,
     group_commit_answers_every_submitter_after_the_commit,
@@ -327,6 +329,88 @@ async fn a_batch_of_several_statements_keeps_each_value_with_its_key(store: &Sto
     assert_eq!(minutes.len(), 25);
     assert!(minutes.iter().all(|m| m.count == 100));
     assert_eq!((minutes[7].min, minutes[7].max), (70.0, 79.9));
+}
+
+async fn duplicates_in_a_later_statement_are_found_and_counted_once(store: &Store) {
+    // 1,700 rows first; then 3,000 rows (several statements) of which rows 2,000..2,500 and
+    // 2,900.. repeat stored ones (with other values) and one row repeats an earlier row of the
+    // same batch. Every outcome must be right, whichever statement its row is in, and the
+    // rollups must count each stored reading once (none of a duplicate, none twice).
+    let key = |i: usize| i as f64 / 100.0;
+    let first: Vec<IngestRow> = (0..1_700)
+        .map(|i| row("deck-env-1", "air", key(i + 1_000), 1.0))
+        .collect();
+    assert!(
+        store
+            .store_readings(&first)
+            .await
+            .expect("store")
+            .iter()
+            .all(|o| *o == Outcome::Stored)
+    );
+    let mut batch: Vec<IngestRow> = (0..3_000)
+        .map(|i| row("deck-env-1", "air", key(i), 2.0))
+        .collect();
+    batch.push(row("deck-env-1", "air", key(17), 3.0));
+    let out = store.store_readings(&batch).await.expect("store");
+    for (i, o) in out.iter().enumerate() {
+        let expected = if (1_000..2_700).contains(&i) || i == 3_000 {
+            Outcome::Duplicate
+        } else {
+            Outcome::Stored
+        };
+        assert_eq!(*o, expected, "row {i}");
+    }
+    let page = store
+        .readings("deck-env-1", "air", t(0.0), t(60.0), "", 10_000)
+        .await
+        .expect("read");
+    assert_eq!(page.items.len(), 3_000);
+    // The stored value is the first one of each key.
+    let ones = page.items.iter().filter(|r| r.value == 1.0).count();
+    assert_eq!(ones, 1_700);
+    assert!(page.items.iter().all(|r| r.value != 3.0));
+    let minutes = store
+        .rollups("deck-env-1", "air", 60, t(0.0), t(60.0), 100)
+        .await
+        .expect("rollups");
+    assert_eq!(minutes.iter().map(|m| m.count).sum::<i64>(), 3_000);
+    let sum: f64 = minutes.iter().map(|m| m.mean * m.count as f64).sum();
+    assert!((sum - (1_700.0 + 2.0 * 1_300.0)).abs() < 1e-6, "{sum}");
+}
+
+async fn readings_are_stored_on_the_writer_after_other_writes(store: &Store) {
+    // Readings, then other writes through the store's other connections, then readings again
+    // (SQLite: ingestion's own connection must see the others' commits and they its own).
+    seed(store).await;
+    let a: Vec<IngestRow> = (0..10)
+        .map(|i| row("deck-env-1", "air", f64::from(i), 20.0))
+        .collect();
+    assert!(
+        store
+            .store_readings(&a)
+            .await
+            .expect("store")
+            .iter()
+            .all(|o| *o == Outcome::Stored)
+    );
+    store
+        .set_retention(&id("minsheng-shipping"), 30)
+        .await
+        .expect("retention");
+    store
+        .execute_raw("DELETE FROM readings WHERE at = (SELECT MIN(at) FROM readings)")
+        .await
+        .expect("delete");
+    // The deleted one is new again; the others are duplicates.
+    let out = store.store_readings(&a).await.expect("store");
+    assert_eq!(out[0], Outcome::Stored);
+    assert!(out[1..].iter().all(|o| *o == Outcome::Duplicate));
+    let page = store
+        .readings("deck-env-1", "air", t(0.0), t(60.0), "", 100)
+        .await
+        .expect("read");
+    assert_eq!(page.items.len(), 10);
 }
 
 async fn retention_deletes_what_is_older_than_the_organisations_retention(store: &Store) {

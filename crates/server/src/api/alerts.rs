@@ -506,6 +506,10 @@ impl Feed {
             if let Some(e) = self.buffer.pop_front() {
                 return Some(e);
             }
+            // Before reading, not after: a commit that lands while the log is being read
+            // must still wake the wait below. Marked after the read, such a wake-up was lost
+            // and the stream sat out the poll interval (the slow tail of reading → alert).
+            self.changes.mark_unchanged();
             match self.fill().await {
                 Ok(true) => continue,
                 Ok(false) => {}
@@ -513,7 +517,6 @@ impl Feed {
                     tracing::warn!(error = %e, "Alert stream cannot read the store; retrying.")
                 }
             }
-            self.changes.mark_unchanged();
             tokio::select! {
                 _ = self.changes.changed() => {}
                 _ = self.stopping.changed() => {}

@@ -328,7 +328,10 @@ fn field_of(e: &ReadingError) -> &'static str {
 }
 
 /// When each subject was under way, remembered until the ledger moves on (its head is read
-/// once per batch, so a departure or arrival is seen by the next batch after it).
+/// once per batch, so a departure or arrival is seen by the next batch after it). Subjects on
+/// board share their vessel's windows ([`jianghai_store::transit_vessel`]), kept once per
+/// vessel: the decks of a ship cost one ledger query when the ledger has moved, not one each
+/// (a batch over 2,000 decks made 2,000 identical queries after every ledger append).
 #[derive(Clone, Default)]
 pub struct TransitCache {
     inner: Arc<tokio::sync::Mutex<TransitInner>>,
@@ -337,6 +340,9 @@ pub struct TransitCache {
 #[derive(Default)]
 struct TransitInner {
     ledger_count: i64,
+    /// By vessel, for vessels and what is on board.
+    vessels: HashMap<String, Arc<Vec<VoyageWindow>>>,
+    /// By subject, for the other kinds.
     windows: HashMap<Subject, Arc<Vec<VoyageWindow>>>,
 }
 
@@ -349,19 +355,30 @@ impl TransitCache {
     ) -> Result<Vec<bool>, StoreError> {
         let mut inner = self.inner.lock().await;
         let (count, _) = store.head().await?;
-        if count != inner.ledger_count || inner.windows.len() > 100_000 {
+        if count != inner.ledger_count || inner.windows.len() + inner.vessels.len() > 100_000 {
             inner.windows.clear();
+            inner.vessels.clear();
             inner.ledger_count = count;
         }
         let mut out = Vec::with_capacity(subjects_at.len());
         for (subject, at) in subjects_at {
-            let windows = match inner.windows.get(*subject) {
-                Some(w) => w.clone(),
-                None => {
-                    let w = Arc::new(store.transit_windows(subject).await?);
-                    inner.windows.insert((*subject).clone(), w.clone());
-                    w
-                }
+            let windows = match jianghai_store::transit_vessel(subject) {
+                Some(vessel) => match inner.vessels.get(vessel) {
+                    Some(w) => w.clone(),
+                    None => {
+                        let w = Arc::new(store.voyage_windows(vessel).await?);
+                        inner.vessels.insert(vessel.to_string(), w.clone());
+                        w
+                    }
+                },
+                None => match inner.windows.get(*subject) {
+                    Some(w) => w.clone(),
+                    None => {
+                        let w = Arc::new(store.transit_windows(subject).await?);
+                        inner.windows.insert((*subject).clone(), w.clone());
+                        w
+                    }
+                },
             };
             out.push(VoyageWindow::at(&windows, *at).is_some());
         }
