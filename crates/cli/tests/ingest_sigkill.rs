@@ -8,9 +8,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use jianghai_core::reading::{MeasurementType, Subject, Unit};
-use jianghai_core::{Ident, OrgKind, Organisation, Vessel, VesselKind, ledger::format_time};
-use jianghai_store::{DeviceKind, DeviceRecord, SensorRecord, Store, TokenOwner, TokenRecord};
+use jianghai_core::ledger::format_time;
+use jianghai_store::Store;
 use serde_json::{Value, json};
 
 /// (sensor, event time) of every acknowledged reading.
@@ -18,70 +17,11 @@ type Acked = Arc<Mutex<Vec<(String, DateTime<Utc>)>>>;
 
 const SECRET: &str = "jhd_sigkill-test-device-credential";
 
-fn id(s: &str) -> Ident {
-    Ident::parse(s).expect("ident")
-}
-
 async fn seed(url: &str) {
-    let store = Store::open(url).await.expect("open");
-    store
-        .create_organisation(&Organisation {
-            id: id("minsheng-shipping"),
-            name: "Minsheng Shipping".into(),
-            kind: OrgKind::Carrier,
-        })
-        .await
-        .expect("org");
-    store
-        .create_vessel(&Vessel {
-            id: id("minsheng-8"),
-            name: "Minsheng 8".into(),
-            kind: VesselKind::RiverRoRo,
-            carrier: id("minsheng-shipping"),
-            mmsi: None,
-            imo: None,
-        })
-        .await
-        .expect("vessel");
-    let now = format_time(Utc::now());
-    let device = DeviceRecord {
-        id: id("d3-env"),
-        organisation: id("minsheng-shipping"),
-        kind: DeviceKind::Sensor,
-        name: "D3".into(),
-        created_at: now.clone(),
-        disabled_at: None,
-    };
-    let credential = TokenRecord {
-        id: uuid::Uuid::new_v4(),
-        secret_hash: jianghai_server::auth::secret_hash(SECRET),
-        owner: TokenOwner::Device(device.id.clone()),
-        name: "credential".into(),
-        created_at: now.clone(),
-        expires_at: None,
-        revoked_at: None,
-    };
-    store
-        .create_device(&device, &credential)
-        .await
-        .expect("device");
-    for s in 0..4 {
-        store
-            .register_sensor(&SensorRecord {
-                device: id("d3-env"),
-                sensor: format!("air-{s}"),
-                organisation: id("minsheng-shipping"),
-                measurement: MeasurementType::Temperature,
-                unit: Unit::Celsius,
-                subject: Subject::parse("deck:minsheng-8/D3").expect("subject"),
-                name: "air".into(),
-                created_at: now.clone(),
-                updated_at: now.clone(),
-            })
-            .await
-            .expect("sensor");
-    }
-    store.close().await;
+    let sensors: Vec<(String, String)> = (0..4)
+        .map(|s| (format!("air-{s}"), "deck:minsheng-8/D3".to_string()))
+        .collect();
+    common::seed_deck_sensors(url, "d3-env", SECRET, &sensors).await;
 }
 
 /// One stream: batches of 200 readings of sensor `air-{s}`, each a millisecond apart, until

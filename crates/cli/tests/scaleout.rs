@@ -16,11 +16,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use jianghai_core::reading::{MeasurementType, Subject, Unit};
-use jianghai_core::{Ident, OrgKind, Organisation, Vessel, VesselKind, ledger::format_time};
-use jianghai_store::{
-    AlertFilter, AlertScope, DeviceKind, DeviceRecord, SensorRecord, Store, TokenOwner, TokenRecord,
-};
+use jianghai_core::{Ident, ledger::format_time};
+use jianghai_store::{AlertFilter, AlertScope, Store};
 use serde_json::{Value, json};
 
 const SECRET: &str = "jhd_scaleout-test-device-credential";
@@ -51,65 +48,10 @@ fn node(env: &Deployment, options: &str, name: &str, extra: &[String], log: &Log
 }
 
 async fn seed(url: &str) {
-    let store = Store::open(url).await.expect("open");
-    store
-        .create_organisation(&Organisation {
-            id: id("minsheng-shipping"),
-            name: "Minsheng Shipping".into(),
-            kind: OrgKind::Carrier,
-        })
-        .await
-        .expect("org");
-    store
-        .create_vessel(&Vessel {
-            id: id("minsheng-8"),
-            name: "Minsheng 8".into(),
-            kind: VesselKind::RiverRoRo,
-            carrier: id("minsheng-shipping"),
-            mmsi: None,
-            imo: None,
-        })
-        .await
-        .expect("vessel");
-    let now = format_time(Utc::now());
-    let device = DeviceRecord {
-        id: id("env-logger"),
-        organisation: id("minsheng-shipping"),
-        kind: DeviceKind::Sensor,
-        name: "deck climate".into(),
-        created_at: now.clone(),
-        disabled_at: None,
-    };
-    let credential = TokenRecord {
-        id: uuid::Uuid::new_v4(),
-        secret_hash: jianghai_server::auth::secret_hash(SECRET),
-        owner: TokenOwner::Device(device.id.clone()),
-        name: "credential".into(),
-        created_at: now.clone(),
-        expires_at: None,
-        revoked_at: None,
-    };
-    store
-        .create_device(&device, &credential)
-        .await
-        .expect("device");
-    for d in 1..=DECKS {
-        store
-            .register_sensor(&SensorRecord {
-                device: id("env-logger"),
-                sensor: format!("air-{d}"),
-                organisation: id("minsheng-shipping"),
-                measurement: MeasurementType::Temperature,
-                unit: Unit::Celsius,
-                subject: Subject::parse(&format!("deck:minsheng-8/D{d}")).expect("subject"),
-                name: "air".into(),
-                created_at: now.clone(),
-                updated_at: now.clone(),
-            })
-            .await
-            .expect("sensor");
-    }
-    store.close().await;
+    let sensors: Vec<(String, String)> = (1..=DECKS)
+        .map(|d| (format!("air-{d}"), format!("deck:minsheng-8/D{d}")))
+        .collect();
+    common::seed_deck_sensors(url, "env-logger", SECRET, &sensors).await;
 }
 
 /// Posts `count` readings of deck `d` at 60 °C, a second apart from `base`, in batches of

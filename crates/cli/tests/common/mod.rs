@@ -8,6 +8,11 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use chrono::Utc;
+use jianghai_core::reading::{MeasurementType, Subject, Unit};
+use jianghai_core::{Ident, OrgKind, Organisation, Vessel, VesselKind, ledger::format_time};
+use jianghai_store::{DeviceKind, DeviceRecord, SensorRecord, Store, TokenOwner, TokenRecord};
+
 /// The administrator's password every node gets.
 pub const PASSWORD: &str = "a long admin password";
 
@@ -266,4 +271,78 @@ impl Drop for Deployment {
             run_aside(Deployment::clean(store, schema, nats));
         }
     }
+}
+
+fn id(s: &str) -> Ident {
+    Ident::parse(s).expect("ident")
+}
+
+/// Seeds what the streams need: the carrier `minsheng-shipping`, its vessel `minsheng-8`, and
+/// its sensor device `device` (credential `secret`) with one air-temperature sensor per
+/// (sensor, subject).
+pub async fn seed_deck_sensors(
+    url: &str,
+    device: &str,
+    secret: &str,
+    sensors: &[(String, String)],
+) {
+    let store = Store::open(url).await.expect("open");
+    store
+        .create_organisation(&Organisation {
+            id: id("minsheng-shipping"),
+            name: "Minsheng Shipping".into(),
+            kind: OrgKind::Carrier,
+        })
+        .await
+        .expect("org");
+    store
+        .create_vessel(&Vessel {
+            id: id("minsheng-8"),
+            name: "Minsheng 8".into(),
+            kind: VesselKind::RiverRoRo,
+            carrier: id("minsheng-shipping"),
+            mmsi: None,
+            imo: None,
+        })
+        .await
+        .expect("vessel");
+    let now = format_time(Utc::now());
+    let record = DeviceRecord {
+        id: id(device),
+        organisation: id("minsheng-shipping"),
+        kind: DeviceKind::Sensor,
+        name: device.into(),
+        created_at: now.clone(),
+        disabled_at: None,
+    };
+    let credential = TokenRecord {
+        id: uuid::Uuid::new_v4(),
+        secret_hash: jianghai_server::auth::secret_hash(secret),
+        owner: TokenOwner::Device(record.id.clone()),
+        name: "credential".into(),
+        created_at: now.clone(),
+        expires_at: None,
+        revoked_at: None,
+    };
+    store
+        .create_device(&record, &credential)
+        .await
+        .expect("device");
+    for (sensor, subject) in sensors {
+        store
+            .register_sensor(&SensorRecord {
+                device: id(device),
+                sensor: sensor.clone(),
+                organisation: id("minsheng-shipping"),
+                measurement: MeasurementType::Temperature,
+                unit: Unit::Celsius,
+                subject: Subject::parse(subject).expect("subject"),
+                name: "air".into(),
+                created_at: now.clone(),
+                updated_at: now.clone(),
+            })
+            .await
+            .expect("sensor");
+    }
+    store.close().await;
 }
