@@ -650,6 +650,8 @@ impl VoyageTracker {
         events: &mut Vec<TrackEvent>,
     ) {
         if let Some(pl) = in_lock {
+            // A gap that ends inside this lock area may have crossed the one before it whole.
+            self.infer_crossed(places, here, events);
             // The ship lift sits inside the lock area: both count as the lock's place.
             let lock = places
                 .iter()
@@ -693,7 +695,13 @@ impl VoyageTracker {
                 visit.entered = None;
             }
         }
-        // Crossed a whole lock area between two fixes (an AIS gap): an inferred passage.
+        // After the lock just left, so passages stay in the order they were made.
+        self.infer_crossed(places, here, events);
+    }
+
+    /// Lock areas crossed whole between the last fix and `here` (an AIS gap) get an inferred
+    /// passage.
+    fn infer_crossed(&mut self, places: &Places, here: &Located, events: &mut Vec<TrackEvent>) {
         let Some(last) = self.last else { return };
         let crossed: Vec<Place> = places
             .iter()

@@ -403,6 +403,31 @@ fn lock_speed_is_not_the_speed_to_plan_the_river_with() {
     assert!((v - 18.0).abs() < 0.01, "{v}");
 }
 
+/// An AIS gap from Guoyuan that ends inside the Gezhouba lock area crossed the Three Gorges
+/// locks whole: that passage is inferred before Gezhouba's (found by the property below).
+#[test]
+fn a_gap_ending_inside_a_lock_still_passes_the_lock_before() {
+    let cut = WAIGAOQIAO + 0.729365439641514 * (GUOYUAN - WAIGAOQIAO);
+    let plan = [
+        Leg::Dark {
+            to_km: cut,
+            kmh: 4.0,
+        },
+        Leg::Sail {
+            to_km: WAIGAOQIAO,
+            kmh: 20.0,
+        },
+    ];
+    let r = run(&voyage(GUOYUAN, &plan, 2));
+    let p = passages(&r.events);
+    let ids: Vec<(&str, bool)> = p.iter().map(|x| (x.lock.as_str(), x.inferred)).collect();
+    assert_eq!(
+        ids,
+        [("three-gorges-locks", true), ("gezhouba-locks", false)]
+    );
+    assert!(p[0].left <= p[1].entered, "{p:?}");
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
 
