@@ -602,11 +602,38 @@ fn check_time(time: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), ReadingErro
 }
 
 /// The value of a reading as sent: a number, or `true`/`false` for a state.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum InputValue {
     Number(f64),
     State(bool),
+}
+
+/// Read straight from the token: a derived untagged enum first buffers every value to try
+/// each variant in turn, which showed up in the ingestion profile (one per reading).
+impl<'de> Deserialize<'de> for InputValue {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<InputValue, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = InputValue;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a number, or true/false for a state")
+            }
+            fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<InputValue, E> {
+                Ok(InputValue::State(v))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<InputValue, E> {
+                Ok(InputValue::Number(v))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<InputValue, E> {
+                Ok(InputValue::Number(v as f64))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<InputValue, E> {
+                Ok(InputValue::Number(v as f64))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// A reading as it arrives over HTTP or MQTT (JSON, camelCase, unknown fields refused).
@@ -621,6 +648,9 @@ pub enum InputValue {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ReadingInput {
+    /// Empty when left out: an adapter fills in the device its credential authenticated
+    /// (an empty device is refused by [`ReadingInput::validate`]).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub device: String,
     pub sensor: String,
     #[serde(alias = "type")]
@@ -1090,6 +1120,37 @@ mod tests {
         assert_eq!(aliased.measurement, "Temperature");
         let bad_time = base.replace("2025-07-01T07:59:00Z", "yesterday");
         assert!(serde_json::from_str::<ReadingInput>(&format!("{{{bad_time}}}")).is_err());
+
+        // Values: integers and decimals are numbers, true/false states, anything else refused.
+        let value = |v: &str| {
+            serde_json::from_str::<ReadingInput>(&format!(
+                "{{{}}}",
+                base.replace("\"value\":1", &format!("\"value\":{v}"))
+            ))
+            .map(|i| i.value)
+        };
+        assert_eq!(value("-40").ok(), Some(InputValue::Number(-40.0)));
+        assert_eq!(
+            value("18446744073709551615").ok(),
+            Some(InputValue::Number(u64::MAX as f64))
+        );
+        assert_eq!(value("41.5e0").ok(), Some(InputValue::Number(41.5)));
+        assert_eq!(value("true").ok(), Some(InputValue::State(true)));
+        for bad in ["\"41.5\"", "null", "[1]", "{}"] {
+            let e = value(bad).unwrap_err().to_string();
+            assert!(e.contains("expected a number, or true/false"), "{bad}: {e}");
+        }
+        // Left out, the device is empty (the adapter's to fill in) and refused as it stands.
+        let anonymous: ReadingInput =
+            serde_json::from_str(&format!("{{{}}}", base.replace("\"device\":\"d1\",", "")))
+                .expect("no device");
+        assert_eq!(anonymous.device, "");
+        assert!(anonymous.validate(now()).is_err());
+        assert!(
+            !serde_json::to_string(&anonymous)
+                .expect("json")
+                .contains("device")
+        );
 
         let mut i = input("Temperature", 20.into(), Some("CEL"));
         i.device = "Deck 3".into();

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::Utc;
-use jianghai_store::{AlertDraft, Severity, Store};
+use jianghai_store::{AlertDraft, Severity, Store, WatchHold};
 use jianghai_watch::{Decision, Observation, RuleSet};
 use tokio::sync::{broadcast, mpsc};
 use tokio::task::JoinHandle;
@@ -23,12 +23,18 @@ use tokio::task::JoinHandle;
 /// Batches of observations waiting for the engine, at most; senders wait beyond it.
 pub const WATCH_QUEUE: usize = 1_024;
 
+/// A batch for the engine, and whom to tell once it is evaluated and what it raised written.
+pub struct WatchBatch {
+    observations: Vec<Observation>,
+    done: Option<(WatchHold, u64)>,
+}
+
 /// The watch engine's input: a bounded channel of observation batches. Clones share it; the
 /// receiving half is taken once by the engine task.
 #[derive(Clone)]
 pub struct WatchInput {
-    tx: mpsc::Sender<Vec<Observation>>,
-    rx: Arc<Mutex<Option<mpsc::Receiver<Vec<Observation>>>>>,
+    tx: mpsc::Sender<WatchBatch>,
+    rx: Arc<Mutex<Option<mpsc::Receiver<WatchBatch>>>>,
 }
 
 impl Default for WatchInput {
@@ -51,20 +57,42 @@ impl WatchInput {
     /// Hands durable readings to the engine; waits while its queue is full. False when no
     /// engine runs any more.
     pub async fn send(&self, batch: Vec<Observation>) -> bool {
-        batch.is_empty() || self.tx.send(batch).await.is_ok()
+        batch.is_empty()
+            || self
+                .tx
+                .send(WatchBatch {
+                    observations: batch,
+                    done: None,
+                })
+                .await
+                .is_ok()
     }
 
-    fn take(&self) -> Option<mpsc::Receiver<Vec<Observation>>> {
+    /// [`WatchInput::send`] of the ingestion queue's batch `seq`, marked [`WatchHold::done`]
+    /// once evaluated and what it raised written (also when it is empty).
+    pub async fn send_marked(&self, batch: Vec<Observation>, hold: &WatchHold, seq: u64) -> bool {
+        self.tx
+            .send(WatchBatch {
+                observations: batch,
+                done: Some((hold.clone(), seq)),
+            })
+            .await
+            .is_ok()
+    }
+
+    fn take(&self) -> Option<mpsc::Receiver<WatchBatch>> {
         self.rx.lock().unwrap_or_else(|p| p.into_inner()).take()
     }
 }
 
 /// Forwards every batch of a broadcast channel (the ingestion queue's committed batches) to
-/// the engine, mapped to observations, until either side closes. A lagging forwarder logs what
-/// it missed.
+/// the engine, mapped to observations, until either side closes; with `hold`, each batch is
+/// marked done under its number (`seq`) once the engine is through with it. A lagging
+/// forwarder logs what it missed.
 pub fn forward<T, F, Fut>(
     mut from: broadcast::Receiver<T>,
     to: WatchInput,
+    hold: Option<(WatchHold, fn(&T) -> u64)>,
     mut map: F,
 ) -> JoinHandle<()>
 where
@@ -76,7 +104,14 @@ where
         loop {
             match from.recv().await {
                 Ok(batch) => {
-                    if !to.send(map(batch).await).await {
+                    let sent = match &hold {
+                        Some((hold, seq)) => {
+                            let seq = seq(&batch);
+                            to.send_marked(map(batch).await, hold, seq).await
+                        }
+                        None => to.send(map(batch).await).await,
+                    };
+                    if !sent {
                         return;
                     }
                 }
@@ -155,41 +190,51 @@ async fn raise_all(store: &Store, drafts: Vec<AlertDraft>) {
 pub async fn run_watch(
     store: Store,
     rules: RuleSet,
-    mut input: mpsc::Receiver<Vec<Observation>>,
+    mut input: mpsc::Receiver<WatchBatch>,
     tick: Duration,
 ) {
-    let (decided, mut to_write) = mpsc::channel::<Vec<Decision>>(WATCH_QUEUE);
+    type Decided = (Vec<Decision>, Option<(WatchHold, u64)>);
+    let (decided, mut to_write) = mpsc::channel::<Decided>(WATCH_QUEUE);
     let evaluate = async move {
         let mut engine = jianghai_watch::Engine::new(rules);
         let mut ticks = tokio::time::interval(tick);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            let decisions = tokio::select! {
+            let (decisions, done) = tokio::select! {
                 batch = input.recv() => {
                     let Some(batch) = batch else { return };
                     let now = Utc::now();
                     let mut out = Vec::new();
-                    for obs in &batch {
+                    for obs in &batch.observations {
                         out.extend(engine.observe(obs, now));
                     }
-                    out
+                    (out, batch.done)
                 }
-                _ = ticks.tick() => engine.tick(Utc::now()),
+                _ = ticks.tick() => (engine.tick(Utc::now()), None),
             };
             // Waits for room when the writer is this far behind. On return `decided` is
             // dropped: the writer finishes what is queued, then ends.
-            if !decisions.is_empty() && decided.send(decisions).await.is_err() {
+            if (!decisions.is_empty() || done.is_some())
+                && decided.send((decisions, done)).await.is_err()
+            {
                 return;
             }
         }
     };
     let write = async {
-        while let Some(mut decisions) = to_write.recv().await {
+        while let Some((mut decisions, done)) = to_write.recv().await {
             // Everything waiting goes in together (in order): one transaction for the raises.
-            while let Ok(more) = to_write.try_recv() {
+            let mut dones: Vec<(WatchHold, u64)> = done.into_iter().collect();
+            while let Ok((more, done)) = to_write.try_recv() {
                 decisions.extend(more);
+                dones.extend(done);
             }
-            persist(&store, decisions).await;
+            if !decisions.is_empty() {
+                persist(&store, decisions).await;
+            }
+            for (hold, seq) in dones {
+                hold.done(seq);
+            }
         }
     };
     tokio::join!(evaluate, write);

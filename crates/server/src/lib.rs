@@ -236,9 +236,12 @@ impl Application {
             }
             None => {
                 let (store, transit) = (self.state.store.clone(), ingest::TransitCache::default());
+                // The engine's alerts go before the next group commit of readings.
+                let hold = self.state.intake.ingestor().hold_for_watch();
                 workers.push(alerting::forward(
                     self.state.intake.ingestor().subscribe(),
                     self.state.watch.clone(),
+                    Some((hold, |b: &std::sync::Arc<jianghai_store::Committed>| b.seq)),
                     move |batch: std::sync::Arc<jianghai_store::Committed>| {
                         let (store, transit) = (store.clone(), transit.clone());
                         async move { ingest::watch_observations(&store, &transit, &batch).await }

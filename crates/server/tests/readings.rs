@@ -274,9 +274,39 @@ async fn devices_submit_readings_checked_one_by_one(w: &W) {
         "not the device of this credential",
         "ahead of the receiver's clock",
         "measures Temperature, not RelativeHumidity",
+        "a reading is a JSON object",
+        "missing field `value`",
     ] {
         assert!(reasons.contains(expected), "{expected}: {reasons}");
     }
+    // Each reading is parsed on its own: where in the request it was is the pointer, not a
+    // line and column of the reading's own text.
+    assert!(!reasons.contains(" at line "), "{reasons}");
+
+    // Laid out by hand (spaces and line breaks around every reading), the same answers.
+    let pretty = format!(
+        "{{ \"readings\" : [\n  {},\n  7 ,\n  {} \n] }}",
+        temp("air", 30.0, &ago(90)),
+        json!({"sensor": "air", "measurement": "Temperature", "value": true, "unit": "CEL", "time": ago(90)})
+    );
+    let res = w
+        .client
+        .post(format!("{}/api/v1/readings", w.base))
+        .bearer_auth(&cred)
+        .header("content-type", "application/json")
+        .body(pretty)
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(res.status(), StatusCode::OK);
+    let b: Value = res.json().await.expect("json");
+    assert_eq!(b["stored"], 1, "{b}");
+    assert_eq!(b["rejected"][0]["field"], "/readings/1", "{b}");
+    assert_eq!(
+        b["rejected"][0]["reason"], "a reading is a JSON object",
+        "{b}"
+    );
+    assert_eq!(b["rejected"][1]["field"], "/readings/2/value", "{b}");
     // The answer came after the commit: the readings are there now.
     let page = w
         .store

@@ -760,29 +760,6 @@ impl Store {
         Ok(())
     }
 
-    /// Appends one line to the audit log.
-    pub async fn audit(&self, e: &AuditEntry) -> Result<(), StoreError> {
-        on_backend!(&self.backend, |pool| {
-            sqlx::query(
-            "INSERT INTO audit_log (id, at, organisation, principal, method, route, object, status, request_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-        )
-        .bind(e.id.to_string())
-        .bind(&e.at)
-        .bind(&e.organisation)
-        .bind(&e.principal)
-        .bind(&e.method)
-        .bind(&e.route)
-        .bind(&e.object)
-        .bind(e.status)
-        .bind(&e.request_id)
-        .execute(pool)
-        .await
-        .map(drop)?
-        });
-        Ok(())
-    }
-
     /// The audit log, oldest first (ids are time-ordered UUIDv7), after the cursor `after`.
     pub async fn audit_log(&self, after: &str, limit: i64) -> Result<Page<AuditEntry>, StoreError> {
         type Row = (

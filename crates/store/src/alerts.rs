@@ -551,9 +551,8 @@ impl Store {
         changes: Vec<(Change, LogFn<'_>)>,
     ) -> Result<Vec<Vec<Alert>>, StoreError> {
         let (begin, _writer) = self.writer().await;
-        let (all, head) = on_backend!(&self.backend, |pool| {
+        let (all, head) = crate::write_tx!(self, begin, |tx| {
             use sqlx::Row;
-            let mut tx = pool.begin_with(begin).await?;
             let mut all: Vec<Vec<Alert>> = Vec::with_capacity(changes.len());
             let mut entries: Vec<LogEntry> = Vec::new();
             for (change, log) in changes {
@@ -604,8 +603,9 @@ impl Store {
                 head = Some(last);
             }
             tx.commit().await?;
-            (all, head)
-        });
+            Ok::<_, StoreError>((all, head))
+        })
+        .await?;
         if let Some(head) = head {
             self.alert_log.send_if_modified(|h| {
                 let moved = head > *h;

@@ -57,6 +57,9 @@ pub enum StoreError {
     /// Input the store refuses to keep (too long, of an unknown kind, …); nothing was written.
     #[error("{0}")]
     Invalid(String),
+    /// The failure of a write shared by several callers (a group commit).
+    #[error(transparent)]
+    Shared(std::sync::Arc<StoreError>),
 }
 
 /// Verifying the ledger.

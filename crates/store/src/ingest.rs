@@ -65,6 +65,31 @@ pub enum IngestError {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Committed {
     pub readings: Vec<IngestRow>,
+    /// This batch's number among those published (from 1), for [`WatchHold::done`].
+    pub seq: u64,
+}
+
+/// How long the writer holds its next commit for the watch engine at most.
+const WATCH_HOLD: Duration = Duration::from_millis(20);
+
+/// Lets the watch engine's alerts go before the next group commit. On SQLite an alert waits
+/// for the one writer, and the next batch of readings took it the moment the last was
+/// committed, so an alert raised by batch N waited for all of batch N+1 to be written. With a
+/// hold, the writer, once it has published batch N, waits until the engine says it has
+/// evaluated N and written what N raised ([`WatchHold::done`]), or [`WATCH_HOLD`] at most (so a
+/// slow or stopped engine costs throughput, never progress).
+#[derive(Clone, Debug)]
+pub struct WatchHold(Arc<tokio::sync::watch::Sender<u64>>);
+
+impl WatchHold {
+    /// Batch `seq` and everything it raised is written.
+    pub fn done(&self, seq: u64) {
+        self.0.send_if_modified(|d| {
+            let later = seq > *d;
+            *d = (*d).max(seq);
+            later
+        });
+    }
 }
 
 struct Job {
@@ -81,6 +106,8 @@ pub struct Ingestor {
     room: Arc<Semaphore>,
     committed: broadcast::Sender<Arc<Committed>>,
     config: IngestConfig,
+    /// Set once the watch engine asks for a hold ([`Ingestor::hold_for_watch`]).
+    hold: Arc<std::sync::OnceLock<WatchHold>>,
 }
 
 impl std::fmt::Debug for Ingestor {
@@ -97,13 +124,30 @@ impl Ingestor {
     pub fn start(store: Store, config: IngestConfig) -> Ingestor {
         let (jobs, rx) = mpsc::unbounded_channel();
         let (committed, _) = broadcast::channel(config.broadcast.max(1));
-        tokio::spawn(write(store, rx, committed.clone(), config.max_batch.max(1)));
+        let hold: Arc<std::sync::OnceLock<WatchHold>> = Default::default();
+        tokio::spawn(write(
+            store,
+            rx,
+            committed.clone(),
+            config.max_batch.max(1),
+            hold.clone(),
+        ));
         Ingestor {
             jobs,
             room: Arc::new(Semaphore::new(config.capacity.max(1))),
             committed,
             config,
+            hold,
         }
+    }
+
+    /// From now on, the writer holds each next commit until the engine has marked the batch
+    /// before it [`WatchHold::done`] (or [`WATCH_HOLD`] has passed). For the one engine that
+    /// evaluates this node's committed batches.
+    pub fn hold_for_watch(&self) -> WatchHold {
+        self.hold
+            .get_or_init(|| WatchHold(Arc::new(tokio::sync::watch::channel(0).0)))
+            .clone()
     }
 
     /// Every committed batch of newly stored readings, from now on.
@@ -192,8 +236,10 @@ async fn write(
     mut jobs: mpsc::UnboundedReceiver<Job>,
     committed: broadcast::Sender<Arc<Committed>>,
     max_batch: usize,
+    hold: Arc<std::sync::OnceLock<WatchHold>>,
 ) {
     let mut pending: Option<Job> = None;
+    let mut published = 0u64;
     loop {
         let first = match pending.take() {
             Some(j) => j,
@@ -239,8 +285,18 @@ async fn write(
                     let _ = job.reply.send(Ok(mine));
                 }
                 if !new.is_empty() {
+                    published += 1;
                     // No subscriber is not an error either.
-                    let _ = committed.send(Arc::new(Committed { readings: new }));
+                    let sent = committed.send(Arc::new(Committed {
+                        readings: new,
+                        seq: published,
+                    }));
+                    if let (Ok(_), Some(WatchHold(done))) = (sent, hold.get()) {
+                        let mut done = done.subscribe();
+                        let _ =
+                            tokio::time::timeout(WATCH_HOLD, done.wait_for(|d| *d >= published))
+                                .await;
+                    }
                 }
             }
             Err(e) => {

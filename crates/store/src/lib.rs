@@ -15,6 +15,7 @@
 
 mod access;
 mod alerts;
+mod audit;
 mod customs;
 mod error;
 pub mod ingest;
@@ -50,7 +51,7 @@ pub use customs::{
     CreditRecord, CustomsError, HOLD_KINDS, TransitLogEntry, TransitRecord, VehicleHold,
 };
 pub use error::{AppendError, OpenError, StoreError, VerifyError};
-pub use ingest::{Committed, IngestConfig, IngestError, Ingestor};
+pub use ingest::{Committed, IngestConfig, IngestError, Ingestor, WatchHold};
 pub use ledger::{MAX_BATCH, Receipt, Recorded, VehicleRecord};
 pub use loading::{
     DeckPlanRecord, LoadCompletion, LoadingError, LoadingScope, MAX_PLAN_CARS, NewRampScan,
@@ -110,6 +111,51 @@ macro_rules! on_backend {
 }
 pub(crate) use on_backend;
 
+/// Evaluates to a future running `$body` with `$tx` bound to a write transaction begun with
+/// `$begin` (from [`Store::writer`], whose guard the caller holds); the body commits and
+/// evaluates to a `Result<_, StoreError>`. A SQLite file store writes on its one dedicated
+/// connection ([`Store::ingest_conn`]): SQLite empties a connection's page cache whenever
+/// another connection has committed, so a write on any other connection (an audit entry, an
+/// alert) sent the next group commit of readings back to reading its b-tree pages.
+macro_rules! write_tx {
+    ($store:expr, $begin:expr, |$tx:ident| $body:expr) => {
+        async {
+            match (&$store.backend, &$store.ingest_conn) {
+                ($crate::Backend::Sqlite(pool), Some(slot)) => {
+                    use sqlx::{ConnectOptions, Connection};
+                    let mut slot = slot.lock().await;
+                    let written = async {
+                        let conn = match slot.as_mut() {
+                            Some(c) => c,
+                            None => slot.insert(pool.connect_options().connect().await?),
+                        };
+                        #[allow(unused_mut)]
+                        let mut $tx = conn.begin_with($begin).await?;
+                        $body
+                    }
+                    .await;
+                    if written.is_err() {
+                        // Whatever went wrong, the next write starts on a fresh connection.
+                        *slot = None;
+                    }
+                    written
+                }
+                ($crate::Backend::Sqlite(pool), None) => {
+                    #[allow(unused_mut)]
+                    let mut $tx = pool.begin_with($begin).await?;
+                    $body
+                }
+                ($crate::Backend::Postgres(pool), _) => {
+                    #[allow(unused_mut)]
+                    let mut $tx = pool.begin_with($begin).await?;
+                    $body
+                }
+            }
+        }
+    };
+}
+pub(crate) use write_tx;
+
 /// Which engine a store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Engine {
@@ -130,6 +176,8 @@ pub struct Store {
     /// cache when another connection has committed since its last transaction: from the pool's
     /// round robin, each batch of readings found a cold cache and read its b-tree pages again.
     pub(crate) ingest_conn: Option<IngestConn>,
+    /// The audit log's group commit ([`audit`]).
+    pub(crate) audit_queue: audit::AuditQueue,
 }
 
 /// The dedicated ingestion connection of a SQLite store; `None` until opened (and again after
@@ -195,6 +243,7 @@ impl Store {
             alert_log: Default::default(),
             // An in-memory store is one connection's (the pool's only one): nothing to gain.
             ingest_conn: (!memory).then(Default::default),
+            audit_queue: Default::default(),
         };
         if !memory {
             tokio::spawn(checkpoints(
@@ -245,6 +294,7 @@ impl Store {
             write_lock: Default::default(),
             alert_log: Default::default(),
             ingest_conn: None,
+            audit_queue: Default::default(),
         };
         store
             .create_reading_partitions(chrono::Utc::now())

@@ -722,6 +722,31 @@ const SHIPMENT_DANGEROUS_GOODS: &str = r#"
 ALTER TABLE shipments ADD COLUMN dangerous_goods TEXT NOT NULL DEFAULT '';
 "#;
 
+/// Migration 13, SQLite's alone: rollups kept in time order. Keyed by sensor first, a batch of
+/// readings from 2,000 sensors updated a minute and an hour row on each sensor's own b-tree
+/// leaf: two pages written per sensor per commit. Keyed by (resolution, bucket) first, the
+/// rows being updated are the current buckets' few adjacent leaves; the per-sensor index that
+/// charts read is written only when a bucket row is new (an update changes none of its
+/// columns). PostgreSQL keeps its heap, which updates in place.
+const SQLITE_ROLLUPS_IN_TIME_ORDER: &str = r#"
+CREATE TABLE reading_rollups_by_time (
+    device     TEXT NOT NULL,
+    sensor     TEXT NOT NULL,
+    resolution BIGINT NOT NULL CHECK (resolution IN (60, 3600)),
+    bucket     TEXT NOT NULL,
+    min        DOUBLE PRECISION NOT NULL,
+    max        DOUBLE PRECISION NOT NULL,
+    sum        DOUBLE PRECISION NOT NULL,
+    count      BIGINT NOT NULL,
+    PRIMARY KEY (resolution, bucket, device, sensor)
+) WITHOUT ROWID;
+INSERT INTO reading_rollups_by_time (device, sensor, resolution, bucket, min, max, sum, count)
+    SELECT device, sensor, resolution, bucket, min, max, sum, count FROM reading_rollups;
+DROP TABLE reading_rollups;
+ALTER TABLE reading_rollups_by_time RENAME TO reading_rollups;
+CREATE INDEX reading_rollups_by_sensor ON reading_rollups (device, sensor, resolution, bucket);
+"#;
+
 fn migration(version: i64, description: &'static str, sql: String) -> Migration {
     Migration::new(
         version,
@@ -758,6 +783,11 @@ pub fn sqlite() -> Migrator {
             12,
             "shipment dangerous goods",
             SHIPMENT_DANGEROUS_GOODS.to_string(),
+        ),
+        migration(
+            13,
+            "rollups in time order",
+            SQLITE_ROLLUPS_IN_TIME_ORDER.to_string(),
         ),
     ])
 }

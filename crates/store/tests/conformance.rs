@@ -41,6 +41,7 @@ conformance!(
     users_tokens_and_devices,
     login_throttle_locks_and_resets,
     audit_log_pages,
+    concurrent_audit_entries_are_each_written_once,
     scopes_narrow_reads,
     shipments_are_all_or_nothing,
     bookings_widen_carrier_and_port_scopes,
@@ -692,6 +693,45 @@ async fn audit_log_pages(store: &Store) {
         ids[2..]
     );
     assert_eq!(second.next, None);
+}
+
+/// Requests record their entries at the same time; the audit log's group commit writes each
+/// one once, answers each caller after the commit, and an entry the database refuses (here a
+/// reused id) fails alone.
+async fn concurrent_audit_entries_are_each_written_once(store: &Store) {
+    let entry = |i: usize| jianghai_store::AuditEntry {
+        id: uuid::Uuid::now_v7(),
+        at: jianghai_core::ledger::format_time(now()),
+        organisation: Some("changan-export".into()),
+        principal: Some(format!("device:sensor-{i}")),
+        method: "POST".into(),
+        route: "/api/v1/readings".into(),
+        object: format!("/api/v1/readings/{i}"),
+        status: 200,
+        request_id: Some(format!("req-{i}")),
+    };
+    let entries: Vec<_> = (0..200).map(entry).collect();
+    let mut reused = entry(999);
+    reused.id = entries[17].id;
+    let mut tasks = Vec::new();
+    for e in entries.iter().cloned().chain([reused]) {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move { store.audit(&e).await.is_ok() }));
+    }
+    let mut written = 0;
+    for t in tasks {
+        written += usize::from(t.await.expect("task"));
+    }
+    // The reused id and the original race; exactly one of the two is written.
+    assert_eq!(written, 200);
+    let page = store.audit_log("", 500).await.expect("log");
+    assert_eq!(page.items.len(), 200);
+    let mut ids: Vec<_> = page.items.iter().map(|e| e.id).collect();
+    ids.dedup();
+    assert_eq!(ids.len(), 200);
+    for e in &entries[..17] {
+        assert!(page.items.contains(e), "{e:?} missing");
+    }
 }
 
 async fn scopes_narrow_reads(store: &Store) {

@@ -3,6 +3,10 @@
 //! every item.
 #![allow(dead_code)]
 
+/// The binary's allocator (crates/cli/src/main.rs), so the benches measure what is shipped.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use chrono::Utc;
 use jianghai_core::ledger::format_time;
 use jianghai_core::reading::{MeasurementType, Subject, Unit};

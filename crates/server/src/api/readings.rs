@@ -10,7 +10,7 @@ use jianghai_core::ledger::format_time;
 use jianghai_core::reading::{MeasurementType, Subject, Unit};
 use jianghai_store::{IngestError, OrgScope, SensorRecord, StoredReading};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::value::RawValue;
 use utoipa::{IntoParams, ToSchema};
 
 use super::{PageDto, ident};
@@ -29,7 +29,7 @@ pub struct ReadingsBatch {
     /// "time": "2025-07-01T07:59:00Z"}`, optionally with `device` (the credential's) and
     /// `position` (`{"lat": …, "lon": …}`). States: `{"measurement": "DoorOpen", "value": true}`.
     #[schema(value_type = Vec<Object>)]
-    pub readings: Vec<Value>,
+    pub readings: Vec<Box<RawValue>>,
 }
 
 /// A reading refused, and why.

@@ -32,7 +32,7 @@ use jianghai_store::{
     Store, StoreError, TokenUnusable, VoyageWindow,
 };
 use jianghai_watch::{Context, Observation};
-use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::auth::secret_hash;
 
@@ -196,11 +196,12 @@ impl Intake {
     }
 
     /// Checks every reading of a batch from `dev` on its own, at `now`. A reading may leave out
-    /// `device` (it is the authenticated one); naming another device refuses it.
+    /// `device` (it is the authenticated one); naming another device refuses it. Each reading
+    /// arrives as its own JSON text, so one that does not parse is refused alone.
     pub async fn check(
         &self,
         dev: &DeviceAuth,
-        readings: Vec<Value>,
+        readings: Vec<Box<RawValue>>,
         now: DateTime<Utc>,
     ) -> Result<Checked, StoreError> {
         let sensors = self.sensors_of(dev.device.id.as_str()).await?;
@@ -209,7 +210,7 @@ impl Intake {
             index: Vec::with_capacity(readings.len()),
             rejected: Vec::new(),
         };
-        for (index, mut v) in readings.into_iter().enumerate() {
+        for (index, raw) in readings.iter().enumerate() {
             let mut reject = |field: &'static str, reason: String| {
                 out.rejected.push(Rejection {
                     index,
@@ -217,23 +218,21 @@ impl Intake {
                     reason,
                 })
             };
-            match &mut v {
-                Value::Object(o) => {
-                    o.entry("device")
-                        .or_insert_with(|| Value::String(dev.device.id.to_string()));
-                }
-                _ => {
-                    reject("", "a reading is a JSON object".into());
-                    continue;
-                }
+            // (A raw value starts at its first token: no whitespace to skip.)
+            if !raw.get().starts_with('{') {
+                reject("", "a reading is a JSON object".into());
+                continue;
             }
-            let input: ReadingInput = match serde_json::from_value(v) {
+            let mut input: ReadingInput = match serde_json::from_str(raw.get()) {
                 Ok(i) => i,
                 Err(e) => {
-                    reject("", e.to_string());
+                    reject("", without_position(&e));
                     continue;
                 }
             };
+            if input.device.is_empty() {
+                input.device = dev.device.id.to_string();
+            }
             let reading = match input.validate(now) {
                 Ok(r) => r,
                 Err(e) => {
@@ -305,6 +304,17 @@ impl Intake {
             }
         }
         Ok(report)
+    }
+}
+
+/// A JSON error's message without its "at line 1 column N": the position is within the one
+/// reading (the reading's index is reported beside it), where it would mislead.
+fn without_position(e: &serde_json::Error) -> String {
+    let message = e.to_string();
+    let at = format!(" at line {} column {}", e.line(), e.column());
+    match message.strip_suffix(&at) {
+        Some(m) => m.to_string(),
+        None => message,
     }
 }
 

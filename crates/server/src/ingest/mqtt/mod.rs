@@ -21,6 +21,7 @@ use std::time::Duration;
 use chrono::Utc;
 use rumqttc::{AsyncClient, Event, EventLoop, MqttOptions, Packet, Publish, QoS};
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
@@ -32,7 +33,7 @@ use super::{Intake, MAX_READINGS_PER_BATCH, Rejection};
 #[serde(deny_unknown_fields)]
 struct Message {
     credential: String,
-    readings: Vec<Value>,
+    readings: Vec<Box<RawValue>>,
 }
 
 /// What happened to one message.
