@@ -85,6 +85,9 @@ impl WatchInput {
     }
 }
 
+/// A hold to mark batches done on, and how to read a batch's number.
+pub type HoldBy<T> = (WatchHold, fn(&T) -> u64);
+
 /// Forwards every batch of a broadcast channel (the ingestion queue's committed batches) to
 /// the engine, mapped to observations, until either side closes; with `hold`, each batch is
 /// marked done under its number (`seq`) once the engine is through with it. A lagging
@@ -92,7 +95,7 @@ impl WatchInput {
 pub fn forward<T, F, Fut>(
     mut from: broadcast::Receiver<T>,
     to: WatchInput,
-    hold: Option<(WatchHold, fn(&T) -> u64)>,
+    hold: Option<HoldBy<T>>,
     mut map: F,
 ) -> JoinHandle<()>
 where

@@ -388,4 +388,40 @@ mod tests {
         }
         assert_eq!(ingestor.queued(), 0);
     }
+
+    /// Batches are numbered as published; with a hold and an engine that never answers, the
+    /// writer still goes on (the hold is bounded), and an engine that answers releases it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_watch_hold_numbers_batches_and_never_stops_the_writer() {
+        let store = Store::open("sqlite::memory:").await.expect("open");
+        let ingestor = Ingestor::start(store.clone(), IngestConfig::default());
+        let hold = ingestor.hold_for_watch();
+        let mut committed = ingestor.subscribe();
+        // Nobody marks anything done: each of these waits out the hold of the one before.
+        for (n, sensor) in ["a", "b", "c"].into_iter().enumerate() {
+            // (A liveness bound, far above the 20 ms hold: an unbounded hold never answers.)
+            let out =
+                tokio::time::timeout(Duration::from_secs(30), ingestor.submit(rows(sensor, 2)))
+                    .await
+                    .expect("the hold is bounded")
+                    .expect("stored");
+            assert_eq!(out, vec![Outcome::Stored; 2]);
+            let batch = committed.recv().await.expect("published");
+            assert_eq!(batch.seq, n as u64 + 1);
+            assert_eq!(batch.readings.len(), 2);
+        }
+        // An engine that keeps up releases each batch at once; marks only ever move forward.
+        hold.done(5);
+        hold.done(3);
+        assert_eq!(*hold.0.borrow(), 5);
+        let out = ingestor.submit(rows("d", 1)).await.expect("stored");
+        assert_eq!(out, vec![Outcome::Stored]);
+        assert_eq!(committed.recv().await.expect("published").seq, 4);
+        // Duplicates publish nothing, so take no number.
+        let again = ingestor.submit(rows("d", 1)).await.expect("answered");
+        assert_eq!(again, vec![Outcome::Duplicate]);
+        let out = ingestor.submit(rows("e", 1)).await.expect("stored");
+        assert_eq!(out, vec![Outcome::Stored]);
+        assert_eq!(committed.recv().await.expect("published").seq, 5);
+    }
 }
