@@ -283,6 +283,28 @@ async fn devices_submit_readings_checked_one_by_one(w: &W) {
     // line and column of the reading's own text.
     assert!(!reasons.contains(" at line "), "{reasons}");
 
+    // The answer came after the commit: the readings are there now.
+    let page = w
+        .store
+        .readings(
+            "d3-env",
+            "air",
+            Utc::now() - chrono::Duration::hours(1),
+            Utc::now(),
+            "",
+            10,
+        )
+        .await
+        .expect("read");
+    assert_eq!(page.items.len(), 1);
+    assert_eq!(page.items[0].value, 31.5);
+
+    // Sent again: every good reading is a duplicate, nothing new.
+    let (s, b) = w.submit(&cred, batch).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["stored"], 0);
+    assert_eq!(b["duplicates"], json!([0, 1, 2, 11]));
+
     // Laid out by hand (spaces and line breaks around every reading), the same answers.
     let pretty = format!(
         "{{ \"readings\" : [\n  {},\n  7 ,\n  {} \n] }}",
@@ -307,27 +329,6 @@ async fn devices_submit_readings_checked_one_by_one(w: &W) {
         "{b}"
     );
     assert_eq!(b["rejected"][1]["field"], "/readings/2/value", "{b}");
-    // The answer came after the commit: the readings are there now.
-    let page = w
-        .store
-        .readings(
-            "d3-env",
-            "air",
-            Utc::now() - chrono::Duration::hours(1),
-            Utc::now(),
-            "",
-            10,
-        )
-        .await
-        .expect("read");
-    assert_eq!(page.items.len(), 1);
-    assert_eq!(page.items[0].value, 31.5);
-
-    // Sent again: every good reading is a duplicate, nothing new.
-    let (s, b) = w.submit(&cred, batch).await;
-    assert_eq!(s, StatusCode::OK, "{b}");
-    assert_eq!(b["stored"], 0);
-    assert_eq!(b["duplicates"], json!([0, 1, 2, 11]));
 
     // Nothing acceptable: 422 with every reason, nothing stored.
     let (s, b) = w

@@ -414,11 +414,12 @@ mod tests {
         hold.done(5);
         hold.done(3);
         assert_eq!(*hold.0.borrow(), 5);
-        let out = ingestor.submit(rows("d", 1)).await.expect("stored");
+        let d = rows("d", 1);
+        let out = ingestor.submit(d.clone()).await.expect("stored");
         assert_eq!(out, vec![Outcome::Stored]);
         assert_eq!(committed.recv().await.expect("published").seq, 4);
         // Duplicates publish nothing, so take no number.
-        let again = ingestor.submit(rows("d", 1)).await.expect("answered");
+        let again = ingestor.submit(d).await.expect("answered");
         assert_eq!(again, vec![Outcome::Duplicate]);
         let out = ingestor.submit(rows("e", 1)).await.expect("stored");
         assert_eq!(out, vec![Outcome::Stored]);
