@@ -825,3 +825,117 @@ pub fn postgres() -> Migrator {
         ),
     ])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{IngestRow, Store};
+    use chrono::{TimeZone, Utc};
+    use jianghai_core::Ident;
+    use jianghai_core::reading::{MeasurementType, Reading, Subject, Unit};
+    use sqlx::sqlite::{SqliteConnectOptions, SqlitePool};
+
+    /// A SQLite file written before migration 13 keeps its rollups: the move to time order
+    /// carries every row over, the charts' reads find them, and new readings of the same
+    /// minute fold into the carried row (the upsert's conflict target is the new key).
+    #[tokio::test]
+    async fn rollups_carried_into_time_order_keep_folding() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("v12.db");
+        let pool = SqlitePool::connect_with(
+            SqliteConnectOptions::new()
+                .filename(&path)
+                .create_if_missing(true),
+        )
+        .await
+        .expect("open");
+        let mut v12 = sqlite();
+        v12.migrations = v12
+            .migrations
+            .iter()
+            .filter(|m| m.version <= 12)
+            .cloned()
+            .collect::<Vec<_>>()
+            .into();
+        v12.run(&pool).await.expect("migrations 1-12");
+        let minute = Utc
+            .with_ymd_and_hms(2026, 11, 30, 8, 15, 0)
+            .single()
+            .expect("time");
+        for (sensor, resolution, bucket, count) in [
+            ("air", 60, minute, 3),
+            ("air", 3600, minute - chrono::Duration::minutes(15), 3),
+            ("rh", 60, minute, 1),
+        ] {
+            sqlx::query(
+                "INSERT INTO reading_rollups (device, sensor, resolution, bucket, min, max, sum, count) \
+                 VALUES ('dev-1', ?, ?, ?, 20.0, 22.0, 63.0, ?)",
+            )
+            .bind(sensor)
+            .bind(resolution)
+            .bind(jianghai_core::ledger::format_time(bucket))
+            .bind(count)
+            .execute(&pool)
+            .await
+            .expect("v12 rollup");
+        }
+        pool.close().await;
+
+        let store = Store::open(&format!("sqlite://{}", path.display()))
+            .await
+            .expect("migration 13");
+        let (from, to) = (
+            minute - chrono::Duration::hours(1),
+            minute + chrono::Duration::hours(1),
+        );
+        let carried = store
+            .rollups("dev-1", "air", 60, from, to, 10)
+            .await
+            .expect("read");
+        assert_eq!(carried.len(), 1);
+        assert_eq!(
+            (carried[0].count, carried[0].min, carried[0].max),
+            (3, 20.0, 22.0)
+        );
+        assert_eq!(
+            store
+                .rollups("dev-1", "rh", 60, from, to, 10)
+                .await
+                .expect("read")
+                .len(),
+            1
+        );
+
+        let reading = Reading::new(
+            Ident::parse("dev-1").expect("ident"),
+            "air",
+            MeasurementType::Temperature,
+            30.0,
+            Unit::Celsius,
+            minute + chrono::Duration::seconds(30),
+            None,
+            Utc::now(),
+        )
+        .expect("reading");
+        store
+            .store_readings(&[IngestRow {
+                reading,
+                organisation: Ident::parse("org-1").expect("ident"),
+                subject: Subject::parse("facility:yard").expect("subject"),
+            }])
+            .await
+            .expect("store");
+        for (resolution, expected_at) in
+            [(60, minute), (3600, minute - chrono::Duration::minutes(15))]
+        {
+            let r = store
+                .rollups("dev-1", "air", resolution, from, to, 10)
+                .await
+                .expect("read");
+            assert_eq!(r.len(), 1, "resolution {resolution}: {r:?}");
+            assert_eq!(r[0].bucket, expected_at);
+            assert_eq!((r[0].count, r[0].min, r[0].max), (4, 20.0, 30.0));
+            assert_eq!(r[0].mean, 93.0 / 4.0);
+        }
+    }
+}
