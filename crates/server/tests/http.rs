@@ -9,16 +9,14 @@ use std::collections::BTreeSet;
 
 use chrono::Utc;
 use jianghai_core::{Actor, Event, Ident, OrgKind, Step, Vin};
-use jianghai_server::{AppState, Application, Config, bootstrap};
+use jianghai_server::{Config, bootstrap};
 use jianghai_store::{Role, Store};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-fn postgres_url() -> String {
-    std::env::var("JIANGHAI_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string())
-}
+mod common;
+use common::{org_of, postgres_url};
 
 mod loading;
 mod tally;
@@ -62,29 +60,8 @@ fn id(s: &str) -> Ident {
     Ident::parse(s).expect("ident")
 }
 
-fn org_of(kind: OrgKind) -> &'static str {
-    // The first organisation of each kind in `jianghai_sim::corridor_world`.
-    match kind {
-        OrgKind::Exporter => "changan-intl",
-        OrgKind::Carrier => "minsheng-shipping",
-        OrgKind::Port => "guoyuan-port",
-        OrgKind::Customs => "chongqing-customs",
-        OrgKind::Coordinator => "cq-port-logistics-office",
-        OrgKind::Operator => "cq-logistics-group",
-    }
-}
-
 fn password(kind: OrgKind) -> String {
     format!("password-of-{}", kind.as_str())
-}
-
-async fn start(store: Store, config: Config) -> String {
-    let app = Application::build("127.0.0.1:0", AppState::new(store, config))
-        .await
-        .expect("bind");
-    let addr = app.local_addr().expect("addr");
-    tokio::spawn(app.run_until(std::future::pending()));
-    format!("http://{addr}")
 }
 
 async fn append(store: &Store, step: Step, vins: &[Vin], org: &str, f: impl FnOnce(&mut Event)) {
@@ -109,30 +86,7 @@ async fn append(store: &Store, step: Step, vins: &[Vin], org: &str, f: impl FnOn
 /// The corridor of the simulator, one admin per party kind, and two vehicles: V1 only
 /// registered, V2 gated in at the Guoyuan yard and loaded on rv-0001.
 async fn world(store: Store, dir: Option<tempfile::TempDir>) -> World {
-    let w = jianghai_sim::corridor_world(1);
-    for o in &w.organisations {
-        store.create_organisation(o).await.expect("org");
-    }
-    for f in &w.facilities {
-        store.create_facility(f).await.expect("facility");
-    }
-    for v in &w.vessels {
-        store.create_vessel(v).await.expect("vessel");
-    }
-    for v in &w.voyages {
-        store.create_voyage(v).await.expect("voyage");
-    }
-    for kind in OrgKind::ALL {
-        bootstrap::ensure_user(
-            &store,
-            &id(org_of(kind)),
-            kind.as_str(),
-            &password(kind),
-            Role::Admin,
-        )
-        .await
-        .expect("user");
-    }
+    common::seed_corridor(&store, true, password).await;
     bootstrap::ensure_user(
         &store,
         &id(org_of(OrgKind::Exporter)),
@@ -164,7 +118,7 @@ async fn world(store: Store, dir: Option<tempfile::TempDir>) -> World {
         login_max_failures: 5,
         ..Config::default()
     };
-    let base = start(store.clone(), config).await;
+    let base = common::serve(store.clone(), config).await;
     World {
         base,
         store,
@@ -199,28 +153,7 @@ impl World {
         token: Option<&str>,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
-        let mut req = self.client.request(method, format!("{}{path}", self.base));
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let res = req.send().await.expect("send");
-        let status = res.status();
-        if res
-            .headers()
-            .get("content-type")
-            .is_some_and(|ct| ct.as_bytes().starts_with(b"text/event-stream"))
-        {
-            // A live stream never ends: its status is the answer.
-            return (status, Value::Null);
-        }
-        let text = res.text().await.expect("body");
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
+        common::call(&self.client, &self.base, method, path, token, body).await
     }
 
     async fn login(&self, username: &str, password: &str) -> String {
@@ -1215,7 +1148,7 @@ async fn bad_input(w: &World) {
     assert!(res.headers().contains_key("retry-after"));
 
     // Rate limiting per token, on a node configured tightly.
-    let tight = start(
+    let tight = common::serve(
         w.store.clone(),
         Config {
             rate_burst: 2,

@@ -6,16 +6,14 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use jianghai_core::{Ident, OrgKind};
-use jianghai_server::{AppState, Application, Config, bootstrap};
-use jianghai_store::{Role, Store};
+use jianghai_core::OrgKind;
+use jianghai_server::Config;
+use jianghai_store::Store;
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-fn id(s: &str) -> Ident {
-    Ident::parse(s).expect("ident")
-}
+mod common;
 
 struct W {
     base: String,
@@ -25,47 +23,11 @@ struct W {
     _dir: Option<tempfile::TempDir>,
 }
 
-fn org_of(kind: OrgKind) -> &'static str {
-    match kind {
-        OrgKind::Exporter => "changan-intl",
-        OrgKind::Carrier => "minsheng-shipping",
-        OrgKind::Port => "guoyuan-port",
-        OrgKind::Customs => "chongqing-customs",
-        OrgKind::Coordinator => "cq-port-logistics-office",
-        OrgKind::Operator => "cq-logistics-group",
-    }
-}
-
 async fn world(url: String, dir: Option<tempfile::TempDir>, config: Config) -> W {
     let store = Store::open(&url).await.expect("open");
-    let c = jianghai_sim::corridor_world(1);
-    for o in &c.organisations {
-        store.create_organisation(o).await.expect("org");
-    }
-    for f in &c.facilities {
-        store.create_facility(f).await.expect("facility");
-    }
-    for v in &c.vessels {
-        store.create_vessel(v).await.expect("vessel");
-    }
-    for kind in OrgKind::ALL {
-        bootstrap::ensure_user(
-            &store,
-            &id(org_of(kind)),
-            kind.as_str(),
-            &format!("pw-{}", kind.as_str()),
-            Role::Admin,
-        )
-        .await
-        .expect("user");
-    }
-    let app = Application::build("127.0.0.1:0", AppState::new(store.clone(), config))
-        .await
-        .expect("bind");
-    let addr = app.local_addr().expect("addr");
-    tokio::spawn(app.run_until(std::future::pending()));
+    common::seed_corridor(&store, false, |kind| format!("pw-{}", kind.as_str())).await;
     W {
-        base: format!("http://{addr}"),
+        base: common::serve(store.clone(), config).await,
         store,
         client: Client::new(),
         url,
@@ -88,10 +50,12 @@ async fn sqlite_world(config: Config) -> W {
 }
 
 async fn postgres_world(config: Config) -> W {
-    let pg = std::env::var("JIANGHAI_TEST_POSTGRES")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_string());
     world(
-        format!("{pg}?schema=t_{}", Uuid::new_v4().simple()),
+        format!(
+            "{}?schema=t_{}",
+            common::postgres_url(),
+            Uuid::new_v4().simple()
+        ),
         None,
         config,
     )
@@ -106,20 +70,7 @@ impl W {
         token: Option<&str>,
         body: Option<Value>,
     ) -> (StatusCode, Value) {
-        let mut req = self.client.request(method, format!("{}{path}", self.base));
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let res = req.send().await.expect("send");
-        let status = res.status();
-        let text = res.text().await.expect("body");
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
+        common::call(&self.client, &self.base, method, path, token, body).await
     }
 
     async fn token(&self, kind: OrgKind) -> String {
