@@ -649,39 +649,19 @@ impl VoyageTracker {
         here: &Located,
         events: &mut Vec<TrackEvent>,
     ) {
-        if let Some(pl) = in_lock {
-            // A gap that ends inside this lock area may have crossed the one before it whole.
-            self.infer_crossed(places, here, events);
-            // The ship lift sits inside the lock area: both count as the lock's place.
-            let lock = places
+        // The ship lift sits inside the lock area: both count as the lock's place.
+        let lock_here = in_lock.map(|pl| {
+            places
                 .iter()
                 .map(|(_, p)| p)
                 .find(|p| p.kind == PlaceKind::Lock && p.contains_km(here.km))
-                .unwrap_or(pl);
-            if self.passages.iter().any(|x| x.lock == lock.id) {
-                return;
-            }
-            let visit = match &mut self.lock {
-                Some(v) if v.id == lock.id => v,
-                slot => slot.insert(LockVisit::of(lock)),
-            };
-            if visit.entered.is_none() {
-                // Interpolate the crossing of the entry boundary when the last fix was before it.
-                let (up, down) = (visit.upstream_km, visit.downstream_km);
-                let entry_km = self.entry_km(up, down);
-                let entered = match self.last {
-                    Some(l) if self.before(l.km, up, down) => self.time_at(entry_km, here),
-                    _ => here.at,
-                };
-                if let Some(visit) = &mut self.lock {
-                    visit.entered = Some(entered);
-                }
-            }
-            return;
-        }
-        // Left a lock area: on the far side it is a passage; back on the near side, not yet.
+                .unwrap_or(pl)
+        });
+        // Left the lock area of the last fix, perhaps (after an AIS gap) straight into the next
+        // one: on the far side it is a passage; back on the near side, not yet.
         if let Some(v) = self.lock.clone()
             && let Some(entered) = v.entered
+            && lock_here.is_none_or(|l| l.id != v.id)
         {
             if self.past(here.km, v.upstream_km, v.downstream_km) {
                 let exit_km = self.exit_km(v.upstream_km, v.downstream_km);
@@ -695,8 +675,28 @@ impl VoyageTracker {
                 visit.entered = None;
             }
         }
-        // After the lock just left, so passages stay in the order they were made.
+        // Then lock areas a gap crossed whole, so passages stay in the order they were made.
         self.infer_crossed(places, here, events);
+        let Some(lock) = lock_here else { return };
+        if self.passages.iter().any(|x| x.lock == lock.id) {
+            return;
+        }
+        let visit = match &mut self.lock {
+            Some(v) if v.id == lock.id => v,
+            slot => slot.insert(LockVisit::of(lock)),
+        };
+        if visit.entered.is_none() {
+            // Interpolate the crossing of the entry boundary when the last fix was before it.
+            let (up, down) = (visit.upstream_km, visit.downstream_km);
+            let entry_km = self.entry_km(up, down);
+            let entered = match self.last {
+                Some(l) if self.before(l.km, up, down) => self.time_at(entry_km, here),
+                _ => here.at,
+            };
+            if let Some(visit) = &mut self.lock {
+                visit.entered = Some(entered);
+            }
+        }
     }
 
     /// Lock areas crossed whole between the last fix and `here` (an AIS gap) get an inferred

@@ -428,6 +428,37 @@ fn a_gap_ending_inside_a_lock_still_passes_the_lock_before() {
     assert!(p[0].left <= p[1].entered, "{p:?}");
 }
 
+/// An AIS gap that starts inside the Three Gorges lock area and ends inside Gezhouba's: the
+/// Three Gorges passage was seen entering, so it is a passage left at the interpolated exit,
+/// not lost to the next lock's visit (found by the property below).
+#[test]
+fn a_gap_from_one_lock_area_into_the_next_passes_both() {
+    let at = |f: f64| WAIGAOQIAO + f * (GUOYUAN - WAIGAOQIAO);
+    let plan = [
+        Leg::Sail {
+            to_km: at(0.7464211118423331),
+            kmh: 4.0,
+        },
+        Leg::Dark {
+            to_km: at(0.7296216906197034),
+            kmh: 4.0,
+        },
+        Leg::Sail {
+            to_km: WAIGAOQIAO,
+            kmh: 20.0,
+        },
+    ];
+    let r = run(&voyage(GUOYUAN, &plan, 2));
+    let p = passages(&r.events);
+    let ids: Vec<(&str, bool)> = p.iter().map(|x| (x.lock.as_str(), x.inferred)).collect();
+    assert_eq!(
+        ids,
+        [("three-gorges-locks", false), ("gezhouba-locks", false)]
+    );
+    assert!(p[0].entered < p[0].left, "{p:?}");
+    assert!(p[0].left <= p[1].entered, "{p:?}");
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
 
