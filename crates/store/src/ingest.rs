@@ -31,6 +31,10 @@ pub struct IngestConfig {
     pub max_batch: usize,
     /// Committed batches the broadcast keeps for slow subscribers.
     pub broadcast: usize,
+    /// Group commits written side by side on PostgreSQL, whose backend spends most of a
+    /// batch's time inserting into the readings' and rollups' indexes on one core while the
+    /// other waits. SQLite has one writer whatever this says: it takes one write lock.
+    pub postgres_writers: usize,
 }
 
 impl Default for IngestConfig {
@@ -39,6 +43,7 @@ impl Default for IngestConfig {
             capacity: 200_000,
             max_batch: 20_000,
             broadcast: 1_024,
+            postgres_writers: 2,
         }
     }
 }
@@ -120,18 +125,32 @@ impl std::fmt::Debug for Ingestor {
 }
 
 impl Ingestor {
-    /// Starts the writer task on the current tokio runtime.
+    /// Starts the writer tasks on the current tokio runtime.
     pub fn start(store: Store, config: IngestConfig) -> Ingestor {
         let (jobs, rx) = mpsc::unbounded_channel();
         let (committed, _) = broadcast::channel(config.broadcast.max(1));
         let hold: Arc<std::sync::OnceLock<WatchHold>> = Default::default();
-        tokio::spawn(write(
-            store,
-            rx,
-            committed.clone(),
-            config.max_batch.max(1),
-            hold.clone(),
-        ));
+        let writers = match store.engine() {
+            crate::Engine::Sqlite => 1,
+            crate::Engine::Postgres => config.postgres_writers.max(1),
+        };
+        let queue = Arc::new(tokio::sync::Mutex::new(Queue {
+            jobs: rx,
+            pending: None,
+        }));
+        let publisher = Arc::new(std::sync::Mutex::new(Publisher {
+            committed: committed.clone(),
+            published: 0,
+        }));
+        for _ in 0..writers {
+            tokio::spawn(write(
+                store.clone(),
+                queue.clone(),
+                publisher.clone(),
+                config.max_batch.max(1),
+                hold.clone(),
+            ));
+        }
         Ingestor {
             jobs,
             room: Arc::new(Semaphore::new(config.capacity.max(1))),
@@ -229,31 +248,27 @@ impl Ingestor {
     }
 }
 
-/// The writer: takes every job waiting (up to `max_batch` readings), writes them in one
-/// transaction, answers each job, publishes what was new.
-async fn write(
-    store: Store,
-    mut jobs: mpsc::UnboundedReceiver<Job>,
-    committed: broadcast::Sender<Arc<Committed>>,
-    max_batch: usize,
-    hold: Arc<std::sync::OnceLock<WatchHold>>,
-) {
-    let mut pending: Option<Job> = None;
-    let mut published = 0u64;
-    loop {
-        let first = match pending.take() {
+/// What the writers take their batches from, one writer at a time.
+struct Queue {
+    jobs: mpsc::UnboundedReceiver<Job>,
+    /// A job that would have made the last batch too large: the next batch's first.
+    pending: Option<Job>,
+}
+
+impl Queue {
+    /// Every job waiting, up to `max_batch` readings (a larger single job whole), once there
+    /// is one; `None` when the queue is closed and empty.
+    async fn batch(&mut self, max_batch: usize) -> Option<Vec<Job>> {
+        let first = match self.pending.take() {
             Some(j) => j,
-            None => match jobs.recv().await {
-                Some(j) => j,
-                None => return,
-            },
+            None => self.jobs.recv().await?,
         };
+        let mut n = first.rows.len();
         let mut batch = vec![first];
-        let mut n = batch[0].rows.len();
         while n < max_batch {
-            match jobs.try_recv() {
+            match self.jobs.try_recv() {
                 Ok(j) if n + j.rows.len() > max_batch => {
-                    pending = Some(j);
+                    self.pending = Some(j);
                     break;
                 }
                 Ok(j) => {
@@ -263,8 +278,45 @@ async fn write(
                 Err(_) => break,
             }
         }
+        Some(batch)
+    }
+}
+
+/// Numbers committed batches in the order they are broadcast, whichever writer committed them.
+struct Publisher {
+    committed: broadcast::Sender<Arc<Committed>>,
+    published: u64,
+}
+
+impl Publisher {
+    /// Broadcasts `readings` as the next batch; its number, if anyone listens.
+    fn publish(&mut self, readings: Vec<IngestRow>) -> Option<u64> {
+        self.published += 1;
+        let seq = self.published;
+        self.committed
+            .send(Arc::new(Committed { readings, seq }))
+            .ok()
+            .map(|_| seq)
+    }
+}
+
+/// A writer: takes every job waiting (up to `max_batch` readings), writes them in one
+/// transaction, answers each job, publishes what was new. On PostgreSQL two run side by side;
+/// they cannot deadlock on each other, as both take their row locks in key order (readings,
+/// then rollups, each sorted by key: [`Store::store_readings`]).
+async fn write(
+    store: Store,
+    queue: Arc<tokio::sync::Mutex<Queue>>,
+    publisher: Arc<std::sync::Mutex<Publisher>>,
+    max_batch: usize,
+    hold: Arc<std::sync::OnceLock<WatchHold>>,
+) {
+    loop {
+        let Some(mut batch) = queue.lock().await.batch(max_batch).await else {
+            return;
+        };
         let lens: Vec<usize> = batch.iter().map(|j| j.rows.len()).collect();
-        let mut rows: Vec<IngestRow> = Vec::with_capacity(n);
+        let mut rows: Vec<IngestRow> = Vec::with_capacity(lens.iter().sum());
         for j in &mut batch {
             rows.append(&mut j.rows);
         }
@@ -284,19 +336,17 @@ async fn write(
                     // readings are stored all the same.
                     let _ = job.reply.send(Ok(mine));
                 }
-                if !new.is_empty() {
-                    published += 1;
-                    // No subscriber is not an error either.
-                    let sent = committed.send(Arc::new(Committed {
-                        readings: new,
-                        seq: published,
-                    }));
-                    if let (Ok(_), Some(WatchHold(done))) = (sent, hold.get()) {
-                        let mut done = done.subscribe();
-                        let _ =
-                            tokio::time::timeout(WATCH_HOLD, done.wait_for(|d| *d >= published))
-                                .await;
-                    }
+                if new.is_empty() {
+                    continue;
+                }
+                // No subscriber is not an error either.
+                let seq = publisher
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .publish(new);
+                if let (Some(seq), Some(WatchHold(done))) = (seq, hold.get()) {
+                    let mut done = done.subscribe();
+                    let _ = tokio::time::timeout(WATCH_HOLD, done.wait_for(|d| *d >= seq)).await;
                 }
             }
             Err(e) => {
@@ -350,6 +400,7 @@ mod tests {
                 capacity: 4,
                 max_batch: 100,
                 broadcast: 8,
+                ..IngestConfig::default()
             },
         );
         let held = store.write_lock.clone().lock_owned().await;
