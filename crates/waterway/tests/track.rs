@@ -418,14 +418,24 @@ fn a_gap_ending_inside_a_lock_still_passes_the_lock_before() {
             kmh: 20.0,
         },
     ];
-    let r = run(&voyage(GUOYUAN, &plan, 2));
-    let p = passages(&r.events);
+    let p = both_lock_passages(&plan, [true, false]);
+    assert!(p[0].left <= p[1].entered, "{p:?}");
+}
+
+/// The passages of a voyage from Guoyuan down `plan` (fixes every 2 minutes), checked to be
+/// Three Gorges' then Gezhouba's, each inferred or not as `inferred` says.
+fn both_lock_passages(plan: &[Leg], inferred: [bool; 2]) -> Vec<LockPassage> {
+    let r = run(&voyage(GUOYUAN, plan, 2));
+    let p: Vec<LockPassage> = passages(&r.events).into_iter().cloned().collect();
     let ids: Vec<(&str, bool)> = p.iter().map(|x| (x.lock.as_str(), x.inferred)).collect();
     assert_eq!(
         ids,
-        [("three-gorges-locks", true), ("gezhouba-locks", false)]
+        [
+            ("three-gorges-locks", inferred[0]),
+            ("gezhouba-locks", inferred[1])
+        ]
     );
-    assert!(p[0].left <= p[1].entered, "{p:?}");
+    p
 }
 
 /// An AIS gap that starts inside the Three Gorges lock area and ends inside Gezhouba's: the
@@ -448,13 +458,7 @@ fn a_gap_from_one_lock_area_into_the_next_passes_both() {
             kmh: 20.0,
         },
     ];
-    let r = run(&voyage(GUOYUAN, &plan, 2));
-    let p = passages(&r.events);
-    let ids: Vec<(&str, bool)> = p.iter().map(|x| (x.lock.as_str(), x.inferred)).collect();
-    assert_eq!(
-        ids,
-        [("three-gorges-locks", false), ("gezhouba-locks", false)]
-    );
+    let p = both_lock_passages(&plan, [false, false]);
     assert!(p[0].entered < p[0].left, "{p:?}");
     assert!(p[0].left <= p[1].entered, "{p:?}");
 }
