@@ -1,8 +1,9 @@
 //! Group commit for readings: many submitters (HTTP requests, MQTT messages) hand their
-//! readings to one bounded queue; a single writer takes everything waiting (up to a batch
-//! size), stores it in one transaction ([`Store::store_readings`]) and only then answers each
+//! readings to one bounded queue; a writer takes everything waiting (up to a batch size),
+//! stores it in one transaction ([`Store::store_readings`]) and only then answers each
 //! submitter with the outcome of its own readings. One fsync covers many requests, and no
-//! submitter is told "stored" before the commit.
+//! submitter is told "stored" before the commit. SQLite has one writer; PostgreSQL
+//! [`IngestConfig::postgres_writers`], taking turns at the queue.
 //!
 //! The queue is bounded in readings, not requests. [`Ingestor::submit`] refuses at once when
 //! it is full ([`IngestError::Overloaded`]: HTTP answers 503 with `Retry-After`);
@@ -81,8 +82,8 @@ const WATCH_HOLD: Duration = Duration::from_millis(20);
 /// for the one writer, and the next batch of readings took it the moment the last was
 /// committed, so an alert raised by batch N waited for all of batch N+1 to be written. With a
 /// hold, the writer, once it has published batch N, waits until the engine says it has
-/// evaluated N and written what N raised ([`WatchHold::done`]), or [`WATCH_HOLD`] at most (so a
-/// slow or stopped engine costs throughput, never progress).
+/// evaluated N and written what N raised ([`WatchHold::done`]), or 20 ms (`WATCH_HOLD`) at
+/// most (so a slow or stopped engine costs throughput, never progress).
 #[derive(Clone, Debug)]
 pub struct WatchHold(Arc<tokio::sync::watch::Sender<u64>>);
 
@@ -103,7 +104,7 @@ struct Job {
     _permit: OwnedSemaphorePermit,
 }
 
-/// The group-commit queue. Clones share it; the writer stops when the last clone is dropped
+/// The group-commit queue. Clones share it; the writers stop when the last clone is dropped
 /// (after writing what is queued).
 #[derive(Clone)]
 pub struct Ingestor {
@@ -160,9 +161,9 @@ impl Ingestor {
         }
     }
 
-    /// From now on, the writer holds each next commit until the engine has marked the batch
-    /// before it [`WatchHold::done`] (or [`WATCH_HOLD`] has passed). For the one engine that
-    /// evaluates this node's committed batches.
+    /// From now on, the writers hold each next commit until the engine has marked the batch
+    /// before it [`WatchHold::done`] (or 20 ms have passed). For the one engine that evaluates
+    /// this node's committed batches.
     pub fn hold_for_watch(&self) -> WatchHold {
         self.hold
             .get_or_init(|| WatchHold(Arc::new(tokio::sync::watch::channel(0).0)))

@@ -1,7 +1,7 @@
 //! Jianghai's storage: one interface ([`Store`]) over two engines, SQLite (the embedded
 //! default, WAL, fsync on commit) and PostgreSQL, with the hash-chained ledger.
 //!
-//! Every query is written once and compiled for both engines by [`on_backend!`]; the one
+//! Every query is written once and compiled for both engines by `on_backend!`; the one
 //! conformance suite in `tests/` runs against both. An event is acknowledged (the append
 //! returns) only after its transaction has committed durably.
 //!
